@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Front door.  The two commands users need:
+#   make run     build what is missing and boot a Debian guest on our VMBus
+#   make check   run every test ring; ends with 'N passed, N failed, N skipped'
+# See README.md for the rest.
+
+ROOT := $(CURDIR)
+GUEST ?= trixie
+SMP ?= 1
+PY := /usr/bin/python3
+QEMU := build/qemu-system-x86_64
+RESULTS := build/results
+
+# ccache hits across clones in other folders (QEMU builds with -g).
+export CCACHE_BASEDIR := $(ROOT)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: all run check check-unit check-qtest check-guest bench qemu qemu-only \
+        core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
+
+all: qemu core
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+# ./configure is idempotent and cheap when nothing changed; running it on
+# every build keeps the overlay (new files, patches) in step.
+configure: bootstrap
+	@./configure --no-bootstrap $(CONFIGURE_ARGS)
+
+qemu: configure
+	@$(MAKE) --no-print-directory qemu-only
+
+qemu-only:
+	@echo "make: building QEMU (build/qemu-build; first build takes minutes)"
+	@ninja -C build/qemu-build qemu-system-x86_64 > build/qemu-build.log 2>&1 || \
+	  { tail -30 build/qemu-build.log; echo "make: QEMU build failed; log: build/qemu-build.log"; exit 1; }
+	@cmp -s build/qemu-build/qemu-system-x86_64 $(QEMU) || cp build/qemu-build/qemu-system-x86_64 $(QEMU)
+	@echo "make: $(QEMU) ready"
+
+# The QEMU-free core: library, unit tests, benchmarks.
+core: bootstrap
+	@[ -f build/core/build.ninja ] || meson setup build/core . >/dev/null
+	@ninja -C build/core > build/core.log 2>&1 || { tail -30 build/core.log; echo "make: core build failed; log: build/core.log"; exit 1; }
+
+guest-%: bootstrap
+	@scripts/guest-image.sh $* build/guests/$*
+
+guests: guest-trixie guest-bookworm
+
+run: qemu guest-$(GUEST)
+	@echo "make run: booting the $(GUEST) guest (SMP=$(SMP)) under $$($(PY) -c 'import sys; sys.path.insert(0, "scripts"); m = __import__("guest-run"); print("KVM" if m.kvm_has_hyperv() else "TCG")')"
+	@$(PY) scripts/guest-run.py --guest $(GUEST) --smp $(SMP) --scenario info $(RUN_ARGS) -- \
+	    $$(cat scripts/run-devices.txt | grep -v '^#')
+
+check-unit: core
+	@mkdir -p $(RESULTS)
+	@echo "== unit tests"
+	@$(PY) scripts/check.py unit build/core $(RESULTS)/unit.txt
+
+check-qtest: qemu
+	@mkdir -p $(RESULTS)
+	@echo "== qtests"
+	@ninja -C build/qemu-build $$(sed -n "s/^  '\(vmbus-.*-qtest\)',$$/tests\/qtest\/vmbus\/\1/p" qtest/meson.build) > build/qtest-build.log 2>&1 || \
+	  { tail -30 build/qtest-build.log; echo "make: qtest build failed"; exit 1; }
+	@$(PY) scripts/check.py qtest build/qemu-build $(RESULTS)/qtest.txt
+
+check-guest: qemu guests
+	@mkdir -p $(RESULTS)
+	@echo "== guest tests"
+	@$(PY) scripts/check.py guest qtest/guest/tests.list $(RESULTS)/guest.txt
+
+# Every ring runs even when an earlier one failed; the summary decides.
+check:
+	@rm -rf $(RESULTS)
+	@$(MAKE) --no-print-directory check-unit || true
+	@$(MAKE) --no-print-directory check-qtest || true
+	@$(MAKE) --no-print-directory check-guest || true
+	@echo "== summary"
+	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt
+
+bench: core
+	@for b in build/core/tests/bench/bench-*; do [ -x $$b ] && [ -f $$b ] && { echo "== $$(basename $$b)"; $$b; }; done
+
+clean:
+	rm -rf build/core build/results build/logs
+	-ninja -C build/qemu-build clean >/dev/null 2>&1
+
+distclean:
+	rm -rf build

@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Install what the build, the tests and the guest images need, from
+# Debian's archive only.  Idempotent; silent when everything is present.
+#
+# On bookworm, meson >= 1.5 and python3-pycotap come from trixie, which is
+# added at a low pin priority (100) so nothing else is upgraded from it.
+# The QEMU source package also comes from trixie's deb-src.
+set -euo pipefail
+
+say() { echo "bootstrap: $*"; }
+die() { echo "bootstrap: error: $*" >&2; exit 1; }
+
+# Packages from the host's own suite.
+PKGS=(build-essential pkg-config ninja-build libglib2.0-dev libpixman-1-dev
+      libfdt-dev zlib1g-dev libslirp-dev check ccache flex bison
+      python3-venv dpkg-dev seabios kmod cpio busybox-static xz-utils zstd
+      ca-certificates file)
+# Packages that must come from trixie on bookworm.
+TRIXIE_PKGS=(meson python3-pycotap)
+
+. /etc/os-release
+codename=${VERSION_CODENAME:-unknown}
+
+missing() {
+    local p out=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || out+=("$p")
+    done
+    echo "${out[@]:-}"
+}
+
+meson_ok() {
+    command -v meson >/dev/null 2>&1 || return 1
+    local v; v=$(meson --version 2>/dev/null) || return 1
+    [ "$(printf '%s\n1.5.0\n' "$v" | sort -V | head -1)" = "1.5.0" ]
+}
+
+need_root() {
+    [ "$(id -u)" = 0 ] || die "missing packages ($*); run as root, or install them with apt-get"
+}
+
+updated=0
+apt_update() {
+    [ $updated = 1 ] && return 0
+    say "apt-get update"
+    apt-get update -qq >/dev/null || die "apt-get update failed; check the network access to Debian's archive"
+    updated=1
+}
+
+# trixie at low priority, plus deb-src for the QEMU source package.
+ensure_trixie_source() {
+    local src=/etc/apt/sources.list.d/vmbus-trixie.sources
+    local pin=/etc/apt/preferences.d/vmbus-trixie.pref
+    if [ ! -f "$src" ]; then
+        need_root "trixie apt source"
+        if [ "$codename" = trixie ]; then
+            say "adding trixie deb-src (for the QEMU source package)"
+            types="deb-src"
+        else
+            say "adding Debian trixie at pin priority 100 (for meson >= 1.5, python3-pycotap and the QEMU source)"
+            types="deb deb-src"
+        fi
+        cat > "$src" <<SRC
+Types: $types
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        if [ "$codename" != trixie ]; then
+            cat > "$pin" <<PIN
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+        fi
+        updated=0
+    fi
+}
+
+m=$(missing "${PKGS[@]}")
+if [ -n "$m" ]; then
+    need_root "$m"
+    apt_update
+    say "installing: $m"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $m >/dev/null \
+        || die "apt-get install $m failed"
+fi
+
+ensure_trixie_source
+mt=$(missing "${TRIXIE_PKGS[@]}")
+if [ -n "$mt" ] || ! meson_ok; then
+    need_root "$mt meson>=1.5"
+    apt_update
+    say "installing from trixie: ${TRIXIE_PKGS[*]}"
+    if [ "$codename" = trixie ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${TRIXIE_PKGS[@]}" >/dev/null
+    else
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie "${TRIXIE_PKGS[@]}" >/dev/null
+    fi || die "installing ${TRIXIE_PKGS[*]} from trixie failed"
+    meson_ok || die "meson >= 1.5 still not available (found $(meson --version 2>/dev/null || echo none))"
+fi
+
+# apt source lists are needed by 'apt-get source' and 'apt-get download';
+# make sure they were fetched at least once.
+if ! ls /var/lib/apt/lists/*trixie*Sources* >/dev/null 2>&1; then
+    apt_update
+fi
+exit 0

@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Build a test guest from Debian packages only:
+#   build/guests/KIND/vmlinux      the uncompressed ELF kernel (PVH boot)
+#   build/guests/KIND/vmlinuz      the bzImage, as Debian ships it
+#   build/guests/KIND/initrd.gz    busybox + the kernel's Hyper-V modules
+#                                  + kexec and hyperv-daemons binaries
+#   build/guests/KIND/kver         kernel release
+# KIND is 'trixie' (newest linux-image 6.12) or 'bookworm' (newest 6.1).
+# Rebuilt only when an input changes (package versions, these scripts).
+#
+#   guest-image.sh KIND OUTDIR
+set -euo pipefail
+
+KIND=$1
+OUT=$(realpath -m "$2")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VMBUS_CACHE:-$HOME/.cache/vmbus-qemu}
+DEBS=$CACHE/debs
+say() { echo "guest-image[$KIND]: $*"; }
+die() { echo "guest-image[$KIND]: error: $*" >&2; exit 1; }
+
+HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock pci_hyperv uio_hv_generic"
+# Userspace for later scenarios: kexec (unload by kexec) and the KVP/VSS daemons.
+EXTRA_PKGS="kexec-tools hyperv-daemons"
+
+case "$KIND" in
+    trixie)   series=6.12; suite=trixie ;;
+    bookworm) series=6.1;  suite=bookworm ;;
+    *) die "unknown guest '$KIND' (trixie or bookworm)" ;;
+esac
+
+# Newest linux-image-amd64 of the series, and the image package it pulls.
+meta=$(apt-cache madison linux-image-amd64 | awk -v s="$suite" -v v="$series" \
+       '$6 ~ "^"s && index($3, v".") == 1 {print $3}' | sort -V | tail -1)
+[ -n "$meta" ] || die "no linux-image-amd64 $series.* in apt's lists for $suite; run scripts/bootstrap.sh (it adds trixie) and apt-get update"
+kpkg=$(apt-cache show "linux-image-amd64=$meta" | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -1)
+[ -n "$kpkg" ] || die "cannot resolve the kernel package of linux-image-amd64=$meta"
+
+inputs="$kpkg $meta $(dpkg-query -W -f='${Version}' busybox-static)"
+for p in $EXTRA_PKGS; do inputs="$inputs $p=$(apt-cache policy "$p" | sed -n 's/ *Candidate: //p')"; done
+inputs="$inputs $(cat "$ROOT/scripts/guest-image.sh" "$ROOT/scripts/extract-vmlinux.py" "$ROOT"/scripts/guest/* | sha256sum | cut -c1-16)"
+if [ -f "$OUT/.inputs" ] && [ "$(cat "$OUT/.inputs")" = "$inputs" ] && [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinux" ]; then
+    exit 0
+fi
+
+fetch() {  # fetch PKG[=VER] [-t SUITE]: download a .deb once into $DEBS, print its path
+    local spec=$1 name f tmp
+    shift
+    name=${spec%%=*}
+    mkdir -p "$DEBS"
+    tmp=$(mktemp -d "$DEBS/.dl.XXXXXX")
+    (cd "$tmp" && apt-get download -qq "$@" "$spec" >/dev/null 2>"$tmp/err") || { cat "$tmp/err" >&2; rm -rf "$tmp"; die "apt-get download $spec failed"; }
+    f=$(ls "$tmp"/"$name"_*.deb)
+    if [ -f "$DEBS/$(basename "$f")" ]; then rm -rf "$tmp"; else mv "$f" "$DEBS/"; rm -rf "$tmp"; fi
+    echo "$DEBS/$(basename "$f")"
+}
+
+cached_deb() {  # the cached .deb for PKG at VERSION, or nothing
+    local name=$1 ver=${2#*:}
+    ls "$DEBS/${name}_${ver}_"*.deb 2>/dev/null | head -1 || true
+}
+
+kver_deb=$(apt-cache show "$kpkg" | sed -n 's/^Version: //p' | head -1)
+kdeb=$(cached_deb "$kpkg" "$kver_deb")
+if [ -z "$kdeb" ]; then
+    say "downloading $kpkg ($kver_deb, about 100 MB)"
+    kdeb=$(fetch "$kpkg=$kver_deb")
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmbus-guest.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+say "unpacking $(basename "$kdeb")"
+dpkg-deb -x "$kdeb" "$WORK/k"
+moddir=$( (ls -d "$WORK"/k/lib/modules/* "$WORK"/k/usr/lib/modules/* 2>/dev/null || true) | head -1)
+[ -n "$moddir" ] || die "$kpkg has no modules directory"
+kver=$(basename "$moddir")
+kroot=$(dirname "$(dirname "$(dirname "$moddir")")")   # prefix whose lib/modules holds it
+[ -d "$kroot/lib/modules/$kver" ] || kroot=$WORK/k/usr
+depmod -b "$kroot" "$kver" 2>/dev/null || depmod -b "$kroot" "$kver"
+
+# Staging root.
+S=$WORK/root
+mkdir -p "$S"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,scenarios,lib/modules/"$kver"}
+cp /bin/busybox "$S/bin/busybox"
+
+# Modules with their dependencies (from modules.dep), decompressed.
+declare -A want=()
+add_mod() {
+    local m=$1 path deps d
+    path=$(modinfo -b "$kroot" -k "$kver" -F filename "$m" 2>/dev/null) || die "module $m not in $kpkg"
+    [ -n "${want[$path]:-}" ] && return 0
+    want[$path]=1
+    deps=$(modinfo -b "$kroot" -k "$kver" -F depends "$m" | tr ',' ' ')
+    for d in $deps; do add_mod "$d"; done
+}
+for m in $HV_MODULES; do add_mod "$m"; done
+for path in "${!want[@]}"; do
+    rel=${path#"$kroot/lib/modules/$kver/"}
+    dest="$S/lib/modules/$kver/${rel%.xz}"
+    dest=${dest%.zst}
+    mkdir -p "$(dirname "$dest")"
+    case "$path" in
+        *.xz) xz -dc "$path" > "$dest" ;;
+        *.zst) zstd -dcq "$path" > "$dest" ;;
+        *) cp "$path" "$dest" ;;
+    esac
+done
+cp "$kroot/lib/modules/$kver"/modules.{order,builtin} "$S/lib/modules/$kver/" 2>/dev/null || true
+depmod -b "$S" "$kver" 2>/dev/null
+
+# Userspace extras and their libraries.
+for p in $EXTRA_PKGS; do
+    v=$(apt-cache policy "$p" | sed -n 's/ *Candidate: //p')
+    d=$(cached_deb "$p" "$v")
+    [ -n "$d" ] || d=$(fetch "$p=$v")
+    dpkg-deb -x "$d" "$WORK/x"
+done
+for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
+         usr/libexec/hypervkvpd/hv_get_dhcp_info usr/libexec/hypervkvpd/hv_get_dns_info \
+         usr/libexec/hypervkvpd/hv_set_ifconfig; do
+    [ -e "$WORK/x/$b" ] || continue
+    mkdir -p "$S/$(dirname "$b")"
+    cp -a "$WORK/x/$b" "$S/$b"
+    { ldd "$WORK/x/$b" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
+        mkdir -p "$S/$(dirname "$lib")"
+        cp -L "$lib" "$S/$lib"
+    done
+done
+
+# Our /init and its helpers.
+cp "$ROOT/scripts/guest/init" "$S/init"
+cp "$ROOT/scripts/guest/vmbus-guest.sh" "$S/lib/vmbus-guest.sh"
+chmod +x "$S/init"
+echo "$kver" > "$S/etc/kver"
+echo "HV_MODULES='$HV_MODULES'" >> "$S/lib/vmbus-guest.sh"
+
+mkdir -p "$OUT.tmp"
+(cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 > "$OUT.tmp/initrd.gz")
+vmlinuz=$(ls "$WORK"/k/boot/vmlinuz-* | head -1)
+cp "$vmlinuz" "$OUT.tmp/vmlinuz"
+"$ROOT/scripts/extract-vmlinux.py" "$vmlinuz" "$OUT.tmp/vmlinux" || die "cannot extract vmlinux from $vmlinuz"
+echo "$kver" > "$OUT.tmp/kver"
+echo "$kpkg $kver_deb" > "$OUT.tmp/kpkg"
+echo "$inputs" > "$OUT.tmp/.inputs"
+rm -rf "$OUT"
+mv "$OUT.tmp" "$OUT"
+say "ready: $kver ($(du -h "$OUT/initrd.gz" | cut -f1) initrd, ${#want[@]} modules)"
