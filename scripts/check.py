@@ -34,37 +34,44 @@ def emit(out, verdict, name, detail=""):
     print("  " + line, flush=True)
 
 
-CHECK_LINE = re.compile(r"^[^:]+:\d+:([PFE]):[^:]*:([^:]+):\d+:\s*(.*)$")
+CHECK_TAP = re.compile(r"^(not ok|ok)\s+\d+\s+-\s+[^:]*:[^:]*:([^:]+):\s*(.*)$")
 
 
 def ring_unit(build, results):
     exes = sorted(glob.glob(os.path.join(build, "tests", "unit", "test-*")))
-    exes = [e for e in exes if os.access(e, os.X_OK) and not e.endswith((".p", ".c"))
-            and os.path.isfile(e)]
+    exes = [e for e in exes if os.access(e, os.X_OK) and os.path.isfile(e)]
     with open(results, "w") as out:
         if not exes:
             emit(out, "FAIL", "unit", "no unit test executables in %s" % build)
             return
         for exe in exes:
             name = os.path.basename(exe)
-            env = dict(os.environ, CK_VERBOSITY="verbose", CK_FORK="yes",
+            tap = log_path("unit", name + ".tap")
+            if os.path.exists(tap):
+                os.unlink(tap)
+            # Check writes one TAP line per test case to this file.
+            env = dict(os.environ, CK_TAP_LOG_FILE_NAME=tap, CK_FORK="yes",
                        CK_DEFAULT_TIMEOUT="120")
-            p = subprocess.run([exe], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=900)
-            text = p.stdout.decode("utf-8", "replace")
+            try:
+                p = subprocess.run([exe], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=900)
+                text, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+            except subprocess.TimeoutExpired as e:
+                text, rc = (e.stdout or b"").decode("utf-8", "replace"), -1
             open(log_path("unit", name), "w").write(text)
-            seen = 0
-            for line in text.splitlines():
-                m = CHECK_LINE.match(line)
+            seen = fails = 0
+            for line in (open(tap).read().splitlines() if os.path.exists(tap) else []):
+                m = CHECK_TAP.match(line)
                 if not m:
                     continue
                 seen += 1
-                verdict = "PASS" if m.group(1) == "P" else "FAIL"
-                emit(out, verdict, "unit/%s/%s" % (name, m.group(2)),
-                     "" if verdict == "PASS" else m.group(3))
-            if seen == 0 or (p.returncode != 0 and "FAIL" not in text and ":F:" not in text and ":E:" not in text):
+                ok = m.group(1) == "ok"
+                fails += not ok
+                emit(out, "PASS" if ok else "FAIL", "unit/%s/%s" % (name, m.group(2)),
+                     "" if ok else m.group(3))
+            if seen == 0 or (rc != 0 and fails == 0):
                 emit(out, "FAIL", "unit/%s" % name,
-                     "exit %d, %d results (log: %s)" % (p.returncode, seen, log_path("unit", name)))
+                     "exit %d, %d results (log: %s)" % (rc, seen, log_path("unit", name)))
 
 
 TAP = re.compile(r"^(not ok|ok)\s+\d+\s+(\S+)(?:\s+#\s*(SKIP|TODO)\s*(.*))?")

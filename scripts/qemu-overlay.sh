@@ -19,7 +19,7 @@ cd "$ROOT"
 links() {
     # "our-path qemu-path" pairs
     local d
-    for d in hw include; do
+    for d in hw include qapi; do
         [ -d "$d" ] && find "$d" -type f | sort | while read -r f; do echo "$f $f"; done
     done
     [ -d qtest ] && find qtest -type f | sort | while read -r f; do echo "$f tests/qtest/vmbus/${f#qtest/}"; done

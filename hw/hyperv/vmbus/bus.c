@@ -1,0 +1,1056 @@
+/*
+ * VMBus bus and device base class: channels, ring access, GPADL access,
+ * hot-plug, on top of our protocol core and ring library
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Each VMBusDevice owns an array of VMBusChannel (primary first).  Every
+ * channel is offered to the core at realize; the core owns the protocol
+ * state (relid, open/closed, GPADLs) and calls back through the hooks
+ * below.  While a channel is open its ring GPADL's pages are mapped into
+ * host memory, and the ring library reads and writes them directly; each
+ * host write marks the touched pages dirty for migration.
+ *
+ * Hot-unplug: device_del rescinds the device's channels; the device is
+ * unrealized once the guest released every relid (RELID_RELEASED), or at
+ * once for channels the guest never saw.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "hw/hotplug.h"
+#include "migration/blocker.h"
+#include "migration/vmstate.h"
+#include "exec/address-spaces.h"
+#include "exec/memory.h"
+#include "vmbus-priv.h"
+#include "trace.h"
+
+/* Largest packet the compat receive path copies out. */
+#define VMBUS_MAX_RECV_PACKET   (8u << 20)
+
+struct VMBusGpadl {
+    VmbcGpadl *gpadl;
+    VMBusChannel *chan;
+};
+
+VMBusHost *vmbus_host_of(VMBusDevice *dev)
+{
+    VMBus *bus = VMBUS(qdev_get_parent_bus(DEVICE(dev)));
+
+    return bus->bridge->host;
+}
+
+static VmbWireGuid vmbus_uuid_to_wire(const QemuUUID *uuid)
+{
+    QemuUUID le = qemu_uuid_bswap(*uuid);
+    VmbWireGuid g;
+
+    QEMU_BUILD_BUG_ON(sizeof(g) != sizeof(le.data));
+    memcpy(&g, le.data, sizeof(g));
+    return g;
+}
+
+/* ---- ring pages ---------------------------------------------------------- */
+
+static void vmbus_chan_unmap(VMBusChannel *chan)
+{
+    for (uint32_t i = 0; i < chan->npages; i++) {
+        if (chan->page_mr[i]) {
+            memory_region_unref(chan->page_mr[i]);
+        }
+    }
+    g_free(chan->pages);
+    g_free(chan->page_mr);
+    g_free(chan->page_off);
+    chan->pages = NULL;
+    chan->page_mr = NULL;
+    chan->page_off = NULL;
+    chan->npages = 0;
+    memset(&chan->rings, 0, sizeof(chan->rings));
+}
+
+/*
+ * Map the ring GPADL: one range, page aligned, every page guest RAM.
+ * Returns 0 or a VMBW_STATUS_* for OPENCHANNEL_RESULT.
+ */
+static int vmbus_chan_map(VMBusChannel *chan)
+{
+    VmbcGpadl *gp = vmbc_chan_ring_gpadl(chan->core);
+    uint32_t count, offset, npfns, split;
+    const uint64_t *pfns;
+
+    if (!gp || vmbc_gpadl_range_count(gp) != 1 ||
+        !vmbc_gpadl_range(gp, 0, &count, &offset, &pfns, &npfns) ||
+        offset != 0 || npfns < 4 || (uint64_t)npfns * VMBR_PAGE_SIZE != count) {
+        return VMBW_STATUS_INVALID_PARAMETER;
+    }
+    chan->npages = npfns;
+    chan->pages = g_new0(uint8_t *, npfns);
+    chan->page_mr = g_new0(MemoryRegion *, npfns);
+    chan->page_off = g_new0(hwaddr, npfns);
+    for (uint32_t i = 0; i < npfns; i++) {
+        hwaddr gpa = pfns[i] << VMBR_PAGE_SHIFT;
+        MemoryRegionSection sec;
+
+        if (pfns[i] >> (64 - VMBR_PAGE_SHIFT)) {
+            goto bad;
+        }
+        sec = memory_region_find(get_system_memory(), gpa, VMBR_PAGE_SIZE);
+        if (!sec.mr) {
+            goto bad;
+        }
+        if (!memory_region_is_ram(sec.mr) || memory_region_is_rom(sec.mr) ||
+            int128_lt(sec.size, int128_make64(VMBR_PAGE_SIZE))) {
+            memory_region_unref(sec.mr);
+            goto bad;
+        }
+        chan->page_mr[i] = sec.mr;
+        chan->page_off[i] = sec.offset_within_region;
+        chan->pages[i] = (uint8_t *)memory_region_get_ram_ptr(sec.mr) +
+                         sec.offset_within_region;
+    }
+    split = vmbc_chan_ring_split(chan->core);
+    if (vmbr_pair_init(&chan->rings, chan->pages, chan->npages, split)
+        != VMBR_OK) {
+        vmbus_chan_unmap(chan);
+        return VMBW_STATUS_INVALID_PARAMETER;
+    }
+    chan->ring_broken_reported = false;
+    return 0;
+
+bad:
+    vmbus_chan_unmap(chan);
+    return VMBW_STATUS_INVALID_PARAMETER;
+}
+
+int vmbus_channel_remap(VMBusChannel *chan)
+{
+    if (chan->is_open) {
+        vmbus_chan_unmap(chan);
+        chan->is_open = false;
+    }
+    if (vmbus_chan_map(chan)) {
+        return -EINVAL;
+    }
+    chan->is_open = true;
+    vmbus_host_register_chan_notifier(vmbus_host_of(chan->dev), chan);
+    return 0;
+}
+
+static void vmbus_chan_dirty_page(VMBusChannel *chan, uint32_t page)
+{
+    if (page < chan->npages && chan->page_mr[page]) {
+        memory_region_set_dirty(chan->page_mr[page], chan->page_off[page],
+                                VMBR_PAGE_SIZE);
+    }
+}
+
+/* Dirty the host->guest ring's header and the data bytes [from, to). */
+static void vmbus_chan_dirty_written(VMBusChannel *chan, uint32_t from,
+                                     uint32_t to)
+{
+    uint32_t base = vmbc_chan_ring_split(chan->core);
+    uint32_t size = chan->rings.in.size;
+    uint32_t first, last;
+
+    vmbus_chan_dirty_page(chan, base);
+    if (from == to || !size) {
+        return;
+    }
+    first = from / VMBR_PAGE_SIZE;
+    last = ((to ? to : size) - 1) / VMBR_PAGE_SIZE;
+    if (to <= from && to != 0) {      /* wrapped */
+        for (uint32_t p = first; p < size / VMBR_PAGE_SIZE; p++) {
+            vmbus_chan_dirty_page(chan, base + 1 + p);
+        }
+        first = 0;
+    }
+    for (uint32_t p = first; p <= last; p++) {
+        vmbus_chan_dirty_page(chan, base + 1 + p);
+    }
+}
+
+static void vmbus_chan_report_broken(VMBusChannel *chan, VmbRing *r)
+{
+    if (!chan->ring_broken_reported) {
+        VMBusHost *h = vmbus_host_of(chan->dev);
+
+        chan->ring_broken_reported = true;
+        vmbus_host_ops.guest_error(h, "channel %u: ring corrupt (%s), "
+                                   "channel stopped until reopened",
+                                   vmbc_chan_relid(chan->core),
+                                   vmbr_error_str(vmbr_error(r)));
+        trace_vmbhost_ring_broken(vmbc_chan_relid(chan->core),
+                                  vmbr_error_str(vmbr_error(r)));
+    }
+}
+
+/* ---- core hooks ---------------------------------------------------------- */
+
+static void vmbus_chan_event(EventNotifier *n)
+{
+    VMBusChannel *chan = container_of(n, VMBusChannel, notifier);
+
+    if (event_notifier_test_and_clear(n) && chan->core) {
+        vmbc_signal_event(vmbus_host_of(chan->dev)->core,
+                          chan->notifier_conn_id);
+    }
+}
+
+void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan)
+{
+    uint32_t id = chan->core ? vmbc_chan_connection_id(chan->core) : 0;
+
+    if (id == chan->notifier_conn_id) {
+        return;
+    }
+    if (chan->notifier_conn_id) {
+        hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        chan->notifier_conn_id = 0;
+    }
+    if (id && !hyperv_set_event_flag_handler(id, &chan->notifier)) {
+        chan->notifier_conn_id = id;
+    }
+}
+
+int vmbus_chan_open_hook(VMBusHost *host, VmbcChannel *cc)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+    VMBusDeviceClass *vdc;
+    int status;
+
+    if (!chan) {
+        return VMBW_STATUS_UNSUCCESSFUL;
+    }
+    vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
+    chan->core = cc;
+    status = vmbus_chan_map(chan);
+    if (status) {
+        trace_vmbhost_chan_open_refused(vmbc_chan_relid(cc), "ring GPADL");
+        return status;
+    }
+    chan->is_open = true;
+    if (vdc->open_channel && vdc->open_channel(chan) < 0) {
+        chan->is_open = false;
+        vmbus_chan_unmap(chan);
+        trace_vmbhost_chan_open_refused(vmbc_chan_relid(cc), "device");
+        return VMBW_STATUS_UNSUCCESSFUL;
+    }
+    vmbus_host_register_chan_notifier(host, chan);
+    trace_vmbhost_chan_open(vmbc_chan_relid(cc), chan->npages);
+    return 0;
+}
+
+void vmbus_chan_close_hook(VMBusHost *host, VmbcChannel *cc)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+    VMBusDeviceClass *vdc;
+
+    if (!chan || !chan->is_open) {
+        return;
+    }
+    vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
+    if (vdc->close_channel) {
+        vdc->close_channel(chan);
+    }
+    chan->is_open = false;
+    chan->in_recv = false;
+    vmbus_chan_unmap(chan);
+    trace_vmbhost_chan_close(vmbc_chan_relid(cc));
+}
+
+void vmbus_chan_notify_hook(VMBusHost *host, VmbcChannel *cc)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+    VMBusDeviceClass *vdc;
+
+    if (!chan || !chan->is_open) {
+        return;
+    }
+    chan->notifications++;
+    vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
+    if (vdc->chan_notify_cb) {
+        vdc->chan_notify_cb(chan);
+    }
+}
+
+static void vmbus_dev_finish_unplug(void *opaque)
+{
+    DeviceState *dev = opaque;
+    HotplugHandler *hh = qdev_get_hotplug_handler(dev);
+
+    if (hh) {
+        hotplug_handler_unplug(hh, dev, &error_abort);
+    }
+    object_unref(OBJECT(dev));
+}
+
+static bool vmbus_dev_all_released(VMBusDevice *vdev)
+{
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        if (vdev->channels[i].core) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+    VMBusDevice *vdev;
+
+    if (!chan) {
+        return;
+    }
+    vdev = chan->dev;
+    if (chan->is_open) {
+        vmbus_chan_close_hook(host, cc);
+    }
+    if (chan->notifier_conn_id) {
+        hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        chan->notifier_conn_id = 0;
+    }
+    chan->core = NULL;
+    chan->released = true;
+    trace_vmbhost_chan_released(vmbc_chan_relid(cc));
+    if (vdev->unplug_requested && vmbus_dev_all_released(vdev)) {
+        object_ref(OBJECT(vdev));
+        aio_bh_schedule_oneshot(qemu_get_aio_context(),
+                                vmbus_dev_finish_unplug, vdev);
+    }
+}
+
+/* ---- channel API ---------------------------------------------------------- */
+
+VMBusDevice *vmbus_channel_device(VMBusChannel *chan)
+{
+    return chan->dev;
+}
+
+VMBusChannel *vmbus_device_channel(VMBusDevice *dev, uint32_t chan_idx)
+{
+    return chan_idx < dev->num_channels ? &dev->channels[chan_idx] : NULL;
+}
+
+uint32_t vmbus_channel_idx(VMBusChannel *chan)
+{
+    return chan->index;
+}
+
+bool vmbus_channel_is_open(VMBusChannel *chan)
+{
+    return chan->is_open;
+}
+
+static void vmbus_chan_notify_bh(void *opaque)
+{
+    VMBusChannel *chan = opaque;
+
+    if (chan->core) {
+        vmbus_chan_notify_hook(vmbus_host_of(chan->dev), chan->core);
+    }
+}
+
+void vmbus_channel_notify_host(VMBusChannel *chan)
+{
+    qemu_bh_schedule(chan->notify_bh);
+}
+
+int vmbus_channel_reserve(VMBusChannel *chan, uint32_t desclen, uint32_t msglen)
+{
+    uint32_t need, space;
+    VmbRingStatus st;
+
+    if (!chan->is_open || (desclen & 7)) {
+        return -EINVAL;
+    }
+    need = vmbr_packet_ring_size(desclen, msglen);
+    if (!need || need >= chan->rings.in.size) {
+        return -EINVAL;
+    }
+    st = vmbr_writer_space(&chan->rings.in, &space);
+    if (st == VMBR_CORRUPT) {
+        vmbus_chan_report_broken(chan, &chan->rings.in);
+        return -EIO;
+    }
+    if (st != VMBR_OK) {
+        return -EINVAL;
+    }
+    if (need > space) {
+        /* Ask the guest to signal once enough is free. */
+        if (vmbr_writer_request_space(&chan->rings.in, need)) {
+            return 0;       /* freed meanwhile */
+        }
+        vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+ssize_t vmbus_channel_send(VMBusChannel *chan, uint16_t pkt_type,
+                           void *desc, uint32_t desclen,
+                           void *msg, uint32_t msglen,
+                           bool need_comp, uint64_t transaction_id)
+{
+    struct iovec iov[2];
+    unsigned n = 0;
+    bool signal = false;
+    uint32_t before;
+    VmbRingStatus st;
+
+    if (!chan->is_open) {
+        return -EINVAL;
+    }
+    if (desclen) {
+        iov[n].iov_base = desc;
+        iov[n++].iov_len = desclen;
+    }
+    if (msglen) {
+        iov[n].iov_base = msg;
+        iov[n++].iov_len = msglen;
+    }
+    before = chan->rings.in.priv_write;
+    st = vmbr_writer_write(&chan->rings.in, pkt_type,
+                           need_comp ? VMBR_PKT_FLAG_COMPLETION_REQUESTED : 0,
+                           transaction_id, iov, n, desclen, &signal);
+    switch (st) {
+    case VMBR_OK:
+        vmbus_chan_dirty_written(chan, before, chan->rings.in.priv_write);
+        if (signal) {
+            vmbc_channel_notify_guest(chan->core);
+        }
+        return desclen + msglen;
+    case VMBR_FULL:
+        vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
+        return -ENOSPC;
+    case VMBR_CORRUPT:
+        vmbus_chan_report_broken(chan, &chan->rings.in);
+        return -EIO;
+    default:
+        return -EINVAL;
+    }
+}
+
+ssize_t vmbus_channel_send_completion(VMBusChanReq *req,
+                                      void *msg, uint32_t msglen)
+{
+    return vmbus_channel_send(req->chan, VMBUS_PACKET_COMP, NULL, 0,
+                              msg, msglen, false, req->transaction_id);
+}
+
+int vmbus_channel_recv_start(VMBusChannel *chan)
+{
+    if (!chan->is_open) {
+        return -EINVAL;
+    }
+    if (vmbr_is_broken(&chan->rings.out)) {
+        vmbus_chan_report_broken(chan, &chan->rings.out);
+        return -EIO;
+    }
+    chan->in_recv = true;
+    chan->recv_bytes = 0;
+    return 0;
+}
+
+/* Turn a GPA-direct packet's ranges into req->sgl. */
+static bool vmbus_req_build_sgl(VMBusChanReq *req, const void *pkt,
+                                size_t pkt_len)
+{
+    VmbRingGpaDirect gd;
+    VmbRingGpaRange range;
+    VMBusDevice *dev = req->chan->dev;
+
+    if (vmbr_parse_gpa_direct(pkt, pkt_len, &gd) != VMBR_OK) {
+        return false;
+    }
+    qemu_sglist_init(&req->sgl, DEVICE(dev), gd.pfn_total, dev->dma_as);
+    while (vmbr_gpa_direct_next(&gd, &range)) {
+        uint32_t left = range.byte_count;
+        uint32_t off = range.byte_offset;
+
+        for (uint32_t i = 0; i < range.pfn_count && left; i++) {
+            uint32_t chunk = MIN(left, VMBR_PAGE_SIZE - off);
+            uint64_t pfn = vmbr_gpa_range_pfn(&range, i);
+
+            qemu_sglist_add(&req->sgl, (pfn << VMBR_PAGE_SHIFT) + off, chunk);
+            left -= chunk;
+            off = 0;
+        }
+    }
+    return true;
+}
+
+void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size)
+{
+    VmbRing *r = &chan->rings.out;
+    VmbRingPacket pkt;
+    VMBusChanReq *req;
+    uint32_t msglen;
+    VmbRingStatus st;
+
+    if (!chan->is_open || !chan->in_recv || size < sizeof(VMBusChanReq)) {
+        return NULL;
+    }
+    st = vmbr_reader_peek(r, &pkt, NULL, 0, NULL);
+    if (st == VMBR_CORRUPT) {
+        vmbus_chan_report_broken(chan, r);
+        return NULL;
+    }
+    if (st != VMBR_OK) {
+        return NULL;
+    }
+    if (pkt.len > VMBUS_MAX_RECV_PACKET) {
+        vmbus_host_ops.guest_error(vmbus_host_of(chan->dev),
+                                   "channel %u: packet of %u bytes refused",
+                                   vmbc_chan_relid(chan->core), pkt.len);
+        vmbr_reader_next(r);
+        return NULL;
+    }
+    msglen = pkt.len - pkt.data_offset;
+    req = g_malloc0(size + msglen);
+    req->chan = chan;
+    req->pkt_type = pkt.type;
+    req->msglen = msglen;
+    req->msg = (uint8_t *)req + size;
+    req->transaction_id = pkt.trans_id;
+    req->need_comp = pkt.flags & VMBR_PKT_FLAG_COMPLETION_REQUESTED;
+    if (msglen &&
+        vmbr_reader_copy(r, pkt.data_offset, req->msg, msglen) != VMBR_OK) {
+        g_free(req);
+        return NULL;
+    }
+    if (pkt.type == VMBR_PKT_DATA_GPA_DIRECT) {
+        g_autofree uint8_t *whole = g_malloc(pkt.len);
+
+        if (vmbr_reader_copy(r, 0, whole, pkt.len) != VMBR_OK ||
+            !vmbus_req_build_sgl(req, whole, pkt.len)) {
+            vmbus_host_ops.guest_error(vmbus_host_of(chan->dev),
+                                       "channel %u: bad GPA-direct packet",
+                                       vmbc_chan_relid(chan->core));
+            vmbus_free_req(req);
+            vmbr_reader_next(r);
+            return NULL;
+        }
+    }
+    return req;
+}
+
+void vmbus_channel_recv_pop(VMBusChannel *chan)
+{
+    VmbRingPacket pkt;
+
+    if (!chan->is_open || !chan->in_recv) {
+        return;
+    }
+    if (vmbr_reader_peek(&chan->rings.out, &pkt, NULL, 0, NULL) == VMBR_OK &&
+        vmbr_reader_next(&chan->rings.out) == VMBR_OK) {
+        chan->recv_bytes += pkt.len + VMBR_TRAILER_SIZE;
+    }
+}
+
+ssize_t vmbus_channel_recv_done(VMBusChannel *chan)
+{
+    bool signal = false;
+    ssize_t done;
+
+    if (!chan->is_open || !chan->in_recv) {
+        return 0;
+    }
+    chan->in_recv = false;
+    if (vmbr_reader_commit(&chan->rings.out, &signal) == VMBR_CORRUPT) {
+        vmbus_chan_report_broken(chan, &chan->rings.out);
+    }
+    vmbus_chan_dirty_page(chan, 0);
+    if (signal) {
+        vmbc_channel_notify_guest(chan->core);
+    }
+    done = chan->recv_bytes;
+    chan->recv_bytes = 0;
+    return done;
+}
+
+void vmbus_free_req(void *req)
+{
+    VMBusChanReq *r = req;
+
+    if (!r) {
+        return;
+    }
+    if (r->sgl.dev) {
+        qemu_sglist_destroy(&r->sgl);
+    }
+    g_free(r);
+}
+
+/* ---- GPADLs -------------------------------------------------------------- */
+
+VMBusGpadl *vmbus_get_gpadl(VMBusChannel *chan, uint32_t gpadl_id)
+{
+    VmbcGpadl *gp;
+    VMBusGpadl *g;
+
+    if (!chan->core) {
+        return NULL;
+    }
+    gp = vmbc_gpadl_find(vmbus_host_of(chan->dev)->core, gpadl_id);
+    if (!gp || !vmbc_gpadl_complete(gp) ||
+        vmbc_gpadl_relid(gp) != vmbc_chan_relid(chan->core)) {
+        return NULL;
+    }
+    vmbc_gpadl_pin(gp);
+    g = g_new(VMBusGpadl, 1);
+    g->gpadl = gp;
+    g->chan = chan;
+    return g;
+}
+
+void vmbus_put_gpadl(VMBusGpadl *gpadl)
+{
+    if (gpadl) {
+        vmbc_gpadl_unpin(gpadl->gpadl);
+        g_free(gpadl);
+    }
+}
+
+uint32_t vmbus_gpadl_len(VMBusGpadl *gpadl)
+{
+    return vmbc_gpadl_bytes(gpadl->gpadl);
+}
+
+/* Guest address of byte @off of the GPADL; false if beyond it. */
+static bool vmbus_gpadl_addr(VMBusGpadl *gpadl, uint64_t off, hwaddr *gpa,
+                             uint32_t *contig)
+{
+    uint32_t n = vmbc_gpadl_range_count(gpadl->gpadl);
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t count, offset, npfns;
+        const uint64_t *pfns;
+        uint64_t pos;
+
+        if (!vmbc_gpadl_range(gpadl->gpadl, i, &count, &offset, &pfns,
+                              &npfns)) {
+            return false;
+        }
+        if (off >= count) {
+            off -= count;
+            continue;
+        }
+        pos = offset + off;
+        if (pos / VMBR_PAGE_SIZE >= npfns) {
+            return false;
+        }
+        *gpa = (pfns[pos / VMBR_PAGE_SIZE] << VMBR_PAGE_SHIFT) +
+               pos % VMBR_PAGE_SIZE;
+        *contig = MIN(count - off, VMBR_PAGE_SIZE - pos % VMBR_PAGE_SIZE);
+        return true;
+    }
+    return false;
+}
+
+ssize_t vmbus_iov_to_gpadl(VMBusChannel *chan, VMBusGpadl *gpadl, uint32_t off,
+                           const struct iovec *iov, size_t iov_cnt)
+{
+    size_t done = 0;
+
+    for (size_t i = 0; i < iov_cnt; i++) {
+        size_t left = iov[i].iov_len;
+        const uint8_t *src = iov[i].iov_base;
+
+        while (left) {
+            hwaddr gpa;
+            uint32_t contig, chunk;
+
+            if (!vmbus_gpadl_addr(gpadl, (uint64_t)off + done, &gpa,
+                                  &contig)) {
+                return -EINVAL;
+            }
+            chunk = MIN(left, contig);
+            if (dma_memory_write(chan->dev->dma_as, gpa, src, chunk,
+                                 MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+                return -EFAULT;
+            }
+            src += chunk;
+            left -= chunk;
+            done += chunk;
+        }
+    }
+    return done;
+}
+
+int vmbus_map_sgl(VMBusChanReq *req, DMADirection dir, struct iovec *iov,
+                  unsigned iov_cnt, size_t len, size_t off)
+{
+    QEMUSGList *sgl = &req->sgl;
+    unsigned n = 0;
+    int i;
+
+    for (i = 0; i < sgl->nsg && len; i++) {
+        dma_addr_t base = sgl->sg[i].base, elen = sgl->sg[i].len;
+
+        if (off >= elen) {
+            off -= elen;
+            continue;
+        }
+        base += off;
+        elen -= off;
+        off = 0;
+        while (elen && len) {
+            dma_addr_t mlen = MIN(elen, len);
+            void *p;
+
+            if (n == iov_cnt) {
+                goto fail;
+            }
+            p = dma_memory_map(sgl->as, base, &mlen, dir,
+                               MEMTXATTRS_UNSPECIFIED);
+            if (!p || !mlen) {
+                goto fail;
+            }
+            iov[n].iov_base = p;
+            iov[n].iov_len = mlen;
+            n++;
+            base += mlen;
+            elen -= mlen;
+            len -= mlen;
+        }
+    }
+    return n;
+
+fail:
+    vmbus_unmap_sgl(req, dir, iov, n, 0);
+    return -EFAULT;
+}
+
+void vmbus_unmap_sgl(VMBusChanReq *req, DMADirection dir, struct iovec *iov,
+                     unsigned iov_cnt, size_t accessed)
+{
+    for (unsigned i = 0; i < iov_cnt; i++) {
+        size_t acsd = MIN(accessed, iov[i].iov_len);
+
+        dma_memory_unmap(req->sgl.as, iov[i].iov_base, iov[i].iov_len, dir,
+                         acsd);
+        accessed -= acsd;
+    }
+}
+
+/* ---- device base class ---------------------------------------------------- */
+
+/*
+ * Instance GUIDs that stay the same across QEMU runs: derived from the
+ * class GUID and the device's id (or its QOM path), so a guest resumed
+ * from hibernation in a new QEMU process finds its devices again.
+ */
+static void vmbus_dev_derive_instanceid(VMBusDevice *vdev, QemuUUID *out)
+{
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    DeviceState *dev = DEVICE(vdev);
+    g_autofree char *path = dev->id ? g_strdup(dev->id)
+                                    : object_get_canonical_path(OBJECT(dev));
+    g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA1);
+    uint8_t digest[20];
+    gsize dlen = sizeof(digest);
+
+    g_checksum_update(ck, vdc->classid.data, sizeof(vdc->classid.data));
+    g_checksum_update(ck, (const guchar *)path, strlen(path));
+    g_checksum_get_digest(ck, digest, &dlen);
+    memcpy(out->data, digest, sizeof(out->data));
+    out->data[6] = (out->data[6] & 0x0f) | 0x50;    /* version 5 (name) */
+    out->data[8] = (out->data[8] & 0x3f) | 0x80;    /* RFC 4122 variant */
+}
+
+static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
+{
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    VMBusHost *h = vmbus_host_of(vdev);
+
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        VMBusChannel *chan = &vdev->channels[i];
+        VmbcOfferParams p = { 0 };
+        g_autoptr(GError) gerr = NULL;
+
+        p.class_id = vmbus_uuid_to_wire(&vdc->classid);
+        p.instance_id = vmbus_uuid_to_wire(&vdev->instanceid);
+        p.flags = vdc->channel_flags;
+        p.mmio_megabytes = vdc->mmio_size_mb;
+        p.subchannel_index = i;
+        p.dev_opaque = chan;
+        chan->core = vmbc_offer(h->core, &p, &gerr);
+        if (!chan->core) {
+            error_setg(errp, "%s: cannot offer channel %u: %s",
+                       object_get_typename(OBJECT(vdev)), i, gerr->message);
+            return false;
+        }
+        vmbus_host_register_chan_notifier(h, chan);
+        trace_vmbhost_offer(object_get_typename(OBJECT(vdev)), i,
+                            vmbc_chan_relid(chan->core));
+    }
+    return true;
+}
+
+static void vmbus_dev_withdraw(VMBusDevice *vdev)
+{
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        if (vdev->channels[i].core) {
+            vmbc_rescind(vdev->channels[i].core);
+        }
+    }
+}
+
+static void vmbus_dev_free_channels(VMBusDevice *vdev)
+{
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        VMBusChannel *chan = &vdev->channels[i];
+
+        if (chan->notifier_conn_id) {
+            hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        }
+        event_notifier_set_handler(&chan->notifier, NULL);
+        event_notifier_cleanup(&chan->notifier);
+        qemu_bh_delete(chan->notify_bh);
+        if (chan->pages) {
+            vmbus_chan_unmap(chan);
+        }
+    }
+    g_free(vdev->channels);
+    vdev->channels = NULL;
+    vdev->num_channels = 0;
+}
+
+static void vmbus_dev_realize(DeviceState *dev, Error **errp)
+{
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    VMBus *bus = VMBUS(qdev_get_parent_bus(dev));
+    BusChild *kid;
+    Error *err = NULL;
+
+    if (!bus->bridge->host->core) {
+        error_setg(errp, "the vmbus-bridge is not ready");
+        return;
+    }
+    if (!qemu_uuid_is_null(&vdc->instanceid)) {
+        vdev->instanceid = vdc->instanceid;
+    } else if (qemu_uuid_is_null(&vdev->instanceid)) {
+        vmbus_dev_derive_instanceid(vdev, &vdev->instanceid);
+    }
+    QTAILQ_FOREACH(kid, &BUS(bus)->children, sibling) {
+        VMBusDevice *other = VMBUS_DEVICE(kid->child);
+
+        if (other != vdev && DEVICE(other)->realized &&
+            qemu_uuid_is_equal(&VMBUS_DEVICE_GET_CLASS(other)->classid,
+                               &vdc->classid) &&
+            qemu_uuid_is_equal(&other->instanceid, &vdev->instanceid)) {
+            g_autofree char *s = qemu_uuid_unparse_strdup(&vdev->instanceid);
+            error_setg(errp, "duplicate VMBus device: %s with instance %s "
+                       "already exists", object_get_typename(OBJECT(dev)), s);
+            return;
+        }
+    }
+
+    vdev->dma_as = &address_space_memory;
+    if (vdc->vmdev_realize) {
+        vdc->vmdev_realize(vdev, &err);
+        if (err) {
+            error_propagate(errp, err);
+            return;
+        }
+    }
+
+    vdev->num_channels = vdc->num_channels ? vdc->num_channels(vdev) : 1;
+    if (vdev->num_channels < 1) {
+        error_setg(errp, "%s: no channels", object_get_typename(OBJECT(dev)));
+        goto unrealize;
+    }
+    vdev->channels = g_new0(VMBusChannel, vdev->num_channels);
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        VMBusChannel *chan = &vdev->channels[i];
+
+        chan->dev = vdev;
+        chan->index = i;
+        chan->notify_bh = qemu_bh_new(vmbus_chan_notify_bh, chan);
+        event_notifier_init(&chan->notifier, false);
+        event_notifier_set_handler(&chan->notifier, vmbus_chan_event);
+    }
+    if (!vmbus_dev_offer(vdev, errp)) {
+        vmbus_dev_withdraw(vdev);
+        vmbus_dev_free_channels(vdev);
+        goto unrealize;
+    }
+    if (!DEVICE_GET_CLASS(dev)->vmsd) {
+        error_setg(&vdev->migration_blocker,
+                   "%s: this VMBus device does not support migration",
+                   object_get_typename(OBJECT(dev)));
+        if (migrate_add_blocker(&vdev->migration_blocker, errp) < 0) {
+            vmbus_dev_withdraw(vdev);
+            vmbus_dev_free_channels(vdev);
+            goto unrealize;
+        }
+    }
+    return;
+
+unrealize:
+    if (vdc->vmdev_unrealize) {
+        vdc->vmdev_unrealize(vdev);
+    }
+}
+
+static void vmbus_dev_unrealize(DeviceState *dev)
+{
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+
+    migrate_del_blocker(&vdev->migration_blocker);
+    vmbus_dev_withdraw(vdev);
+    if (vdc->vmdev_unrealize) {
+        vdc->vmdev_unrealize(vdev);
+    }
+    /* Channels the guest still holds stay with the core, ownerless. */
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        if (vdev->channels[i].core) {
+            vmbc_chan_set_opaque(vdev->channels[i].core, NULL);
+        }
+    }
+    vmbus_dev_free_channels(vdev);
+}
+
+static void vmbus_dev_reset(DeviceState *dev)
+{
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+
+    if (vdc->vmdev_reset) {
+        vdc->vmdev_reset(vdev);
+    }
+}
+
+static int vmbus_dev_post_load(void *opaque, int version_id)
+{
+    return 0;
+}
+
+/* Devices embed this in their own vmsd; the channels' protocol state
+ * travels with the bridge (the core's stream). */
+const VMStateDescription vmstate_vmbus_dev = {
+    .name = "vmbus-host-dev",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = vmbus_dev_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_ARRAY(instanceid.data, VMBusDevice, 16),
+        VMSTATE_UINT16(num_channels, VMBusDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const Property vmbus_dev_props[] = {
+    DEFINE_PROP_UUID_NODEFAULT("instanceid", VMBusDevice, instanceid),
+};
+
+static void vmbus_dev_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    device_class_set_props(dc, vmbus_dev_props);
+    dc->bus_type = TYPE_VMBUS;
+    dc->realize = vmbus_dev_realize;
+    dc->unrealize = vmbus_dev_unrealize;
+    device_class_set_legacy_reset(dc, vmbus_dev_reset);
+}
+
+static const TypeInfo vmbus_dev_type_info = {
+    .name = TYPE_VMBUS_DEVICE,
+    .parent = TYPE_DEVICE,
+    .abstract = true,
+    .instance_size = sizeof(VMBusDevice),
+    .class_size = sizeof(VMBusDeviceClass),
+    .class_init = vmbus_dev_class_init,
+};
+
+/* ---- the bus ---------------------------------------------------------------- */
+
+static char *vmbus_get_dev_path(DeviceState *dev)
+{
+    return qemu_uuid_unparse_strdup(&VMBUS_DEVICE(dev)->instanceid);
+}
+
+static char *vmbus_get_fw_dev_path(DeviceState *dev)
+{
+    g_autofree char *uuid =
+        qemu_uuid_unparse_strdup(&VMBUS_DEVICE(dev)->instanceid);
+
+    return g_strdup_printf("%s@%s", qdev_fw_name(dev), uuid);
+}
+
+static void vmbus_pre_plug(HotplugHandler *hh, DeviceState *dev, Error **errp)
+{
+    if (dev->hotplugged && object_dynamic_cast(OBJECT(dev), "hv-balloon")) {
+        error_setg(errp, "hv-balloon cannot be hot-plugged");
+    }
+}
+
+static void vmbus_plug(HotplugHandler *hh, DeviceState *dev, Error **errp)
+{
+    /* realize has offered the channels; a connected guest got them. */
+}
+
+static void vmbus_unplug_request(HotplugHandler *hh, DeviceState *dev,
+                                 Error **errp)
+{
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
+
+    trace_vmbhost_unplug_request(object_get_typename(OBJECT(dev)));
+    vdev->unplug_requested = true;      /* finished at RELID_RELEASED */
+    vmbus_dev_withdraw(vdev);
+    if (vmbus_dev_all_released(vdev)) {
+        object_ref(OBJECT(vdev));
+        aio_bh_schedule_oneshot(qemu_get_aio_context(),
+                                vmbus_dev_finish_unplug, vdev);
+    }
+}
+
+static void vmbus_unplug(HotplugHandler *hh, DeviceState *dev, Error **errp)
+{
+    qdev_unrealize(dev);
+    object_unparent(OBJECT(dev));
+}
+
+static void vmbus_bus_class_init(ObjectClass *klass, void *data)
+{
+    BusClass *k = BUS_CLASS(klass);
+    HotplugHandlerClass *hc = HOTPLUG_HANDLER_CLASS(klass);
+
+    k->get_dev_path = vmbus_get_dev_path;
+    k->get_fw_dev_path = vmbus_get_fw_dev_path;
+    hc->pre_plug = vmbus_pre_plug;
+    hc->plug = vmbus_plug;
+    hc->unplug_request = vmbus_unplug_request;
+    hc->unplug = vmbus_unplug;
+}
+
+static const TypeInfo vmbus_bus_type_info = {
+    .name = TYPE_VMBUS,
+    .parent = TYPE_BUS,
+    .instance_size = sizeof(VMBus),
+    .class_init = vmbus_bus_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { TYPE_HOTPLUG_HANDLER },
+        { }
+    },
+};
+
+static void vmbus_register_types(void)
+{
+    type_register_static(&vmbus_dev_type_info);
+    type_register_static(&vmbus_bus_type_info);
+}
+
+type_init(vmbus_register_types)

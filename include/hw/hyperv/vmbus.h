@@ -1,0 +1,147 @@
+/*
+ * VMBus device API: the bus, the device base class, channels and rings
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Source-compatible with QEMU's own include/hw/hyperv/vmbus.h, so QEMU's
+ * VMBus devices (hv-balloon) build unchanged; implemented over our
+ * protocol core (vmbus-core.h) and ring library (vmbus-ring.h).
+ *
+ * A device subclasses TYPE_VMBUS_DEVICE, fills VMBusDeviceClass (class
+ * GUID, hooks) and talks through its channels.  All hooks run in the main
+ * loop with the BQL held.
+ */
+
+#ifndef HW_HYPERV_VMBUS_H
+#define HW_HYPERV_VMBUS_H
+
+#include "system/system.h"
+#include "system/dma.h"
+#include "hw/qdev-core.h"
+#include "migration/vmstate.h"
+#include "hw/hyperv/vmbus-proto.h"
+#include "qemu/uuid.h"
+#include "qom/object.h"
+
+#define TYPE_VMBUS_DEVICE "vmbus-dev"
+
+OBJECT_DECLARE_TYPE(VMBusDevice, VMBusDeviceClass, VMBUS_DEVICE)
+
+#define TYPE_VMBUS "vmbus"
+OBJECT_DECLARE_SIMPLE_TYPE(VMBus, VMBUS)
+
+/* A GPADL (guest physical address descriptor list) a device uses. */
+typedef struct VMBusGpadl VMBusGpadl;
+/* One channel of a device: a pair of rings plus signalling. */
+typedef struct VMBusChannel VMBusChannel;
+
+/* Called in the main loop when the channel has work: the guest signalled,
+ * or it freed ring space the device waited for. */
+typedef void (*VMBusChannelNotifyCb)(struct VMBusChannel *chan);
+
+struct VMBusDeviceClass {
+    DeviceClass parent;
+
+    QemuUUID classid;
+    QemuUUID instanceid;     /* fixed instance GUID for singleton devices */
+    uint16_t channel_flags;
+    uint16_t mmio_size_mb;
+
+    void (*vmdev_realize)(VMBusDevice *vdev, Error **errp);
+    void (*vmdev_unrealize)(VMBusDevice *vdev);
+    void (*vmdev_reset)(VMBusDevice *vdev);
+    /* Number of channels (primary + subchannels), asked at realize. */
+    uint16_t (*num_channels)(VMBusDevice *vdev);
+    /* The guest opened a channel: 0 to accept, -errno to refuse. */
+    int (*open_channel)(VMBusChannel *chan);
+    /* The channel is closing: stop using its rings. */
+    void (*close_channel)(VMBusChannel *chan);
+    /* Work to do on the channel (guest signal or space freed). */
+    VMBusChannelNotifyCb chan_notify_cb;
+};
+
+struct VMBusDevice {
+    DeviceState parent;
+    QemuUUID instanceid;
+    uint16_t num_channels;
+    VMBusChannel *channels;
+    AddressSpace *dma_as;
+    /* Ours: set while a device without vmsd blocks migration. */
+    Error *migration_blocker;
+    /* Ours: device_del seen; unrealized once the guest released it. */
+    bool unplug_requested;
+};
+
+extern const VMStateDescription vmstate_vmbus_dev;
+
+/* A packet received from the guest (vmbus_channel_recv_peek). */
+typedef struct VMBusChanReq {
+    VMBusChannel *chan;
+    uint16_t pkt_type;
+    uint32_t msglen;
+    void *msg;
+    uint64_t transaction_id;
+    bool need_comp;
+    QEMUSGList sgl;
+} VMBusChanReq;
+
+VMBusDevice *vmbus_channel_device(VMBusChannel *chan);
+VMBusChannel *vmbus_device_channel(VMBusDevice *dev, uint32_t chan_idx);
+uint32_t vmbus_channel_idx(VMBusChannel *chan);
+bool vmbus_channel_is_open(VMBusChannel *chan);
+
+/* Schedule the device's chan_notify_cb, as if the guest had signalled. */
+void vmbus_channel_notify_host(VMBusChannel *chan);
+
+/*
+ * Check that a packet of @desclen descriptor-extension bytes and @msglen
+ * payload bytes fits in the host->guest ring.  0 if it does; -ENOSPC if
+ * not now (the guest is asked to signal once space frees, which calls
+ * chan_notify_cb); -EINVAL if it never will or the channel is not open.
+ */
+int vmbus_channel_reserve(VMBusChannel *chan,
+                          uint32_t desclen, uint32_t msglen);
+
+/* Write a packet to the guest and signal it if the protocol says so.
+ * Returns the bytes written or -errno. */
+ssize_t vmbus_channel_send(VMBusChannel *chan, uint16_t pkt_type,
+                           void *desc, uint32_t desclen,
+                           void *msg, uint32_t msglen,
+                           bool need_comp, uint64_t transaction_id);
+
+/* Start a batch of receives: 0 if the ring can be read, else -errno. */
+int vmbus_channel_recv_start(VMBusChannel *chan);
+
+/* Answer a request with a completion packet echoing its transaction id. */
+ssize_t vmbus_channel_send_completion(VMBusChanReq *req,
+                                      void *msg, uint32_t msglen);
+
+/*
+ * Copy out the next packet as a request of @size bytes (a VMBusChanReq
+ * or a struct beginning with one); the payload follows in the same
+ * allocation.  NULL when the ring is empty or broken.  Free with
+ * vmbus_free_req().
+ */
+void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size);
+/* Consume the packet last peeked. */
+void vmbus_channel_recv_pop(VMBusChannel *chan);
+/* End the batch: publish what was consumed, signal the guest if needed.
+ * Returns the number of bytes consumed in the batch. */
+ssize_t vmbus_channel_recv_done(VMBusChannel *chan);
+
+void vmbus_free_req(void *req);
+
+VMBusGpadl *vmbus_get_gpadl(VMBusChannel *chan, uint32_t gpadl_id);
+void vmbus_put_gpadl(VMBusGpadl *gpadl);
+uint32_t vmbus_gpadl_len(VMBusGpadl *gpadl);
+ssize_t vmbus_iov_to_gpadl(VMBusChannel *chan, VMBusGpadl *gpadl, uint32_t off,
+                           const struct iovec *iov, size_t iov_cnt);
+
+int vmbus_map_sgl(VMBusChanReq *req, DMADirection dir, struct iovec *iov,
+                  unsigned iov_cnt, size_t len, size_t off);
+void vmbus_unmap_sgl(VMBusChanReq *req, DMADirection dir, struct iovec *iov,
+                     unsigned iov_cnt, size_t accessed);
+
+#endif

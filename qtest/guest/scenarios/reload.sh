@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Unload by module reload: hv_vmbus (and the drivers) removed and loaded
+# again, vmbus.cycles times (default 20).  Each cycle the guest sends
+# UNLOAD, reconnects and rebinds every device.
+cycles=$(kparam vmbus.cycles || echo 20)
+drivers="hv_utils hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock uio_hv_generic pci_hyperv"
+load_hv_modules >/dev/null
+wait_for '[ -n "$(vmbus_version)" ]' 15
+ver0=$(vmbus_version)
+n0=$(vmbus_devices | grep -vc ' none$')
+i=0
+ok=1
+while [ $i -lt "$cycles" ]; do
+    for m in $drivers hv_vmbus; do rmmod "$m" 2>/dev/null; done
+    if grep -q '^hv_vmbus ' /proc/modules; then
+        result reload FAIL "cycle $i: hv_vmbus would not unload"; ok=0; break
+    fi
+    dmesg -c >/dev/null
+    modprobe hv_vmbus || { result reload FAIL "cycle $i: modprobe hv_vmbus"; ok=0; break; }
+    for m in $drivers; do modprobe "$m" 2>/dev/null; done
+    if ! wait_for '[ -n "$(vmbus_version)" ]' 15; then
+        result reload FAIL "cycle $i: no reconnect"; ok=0; break
+    fi
+    if ! wait_for '[ "$(vmbus_devices | grep -vc " none$")" -ge "$n0" ]' 10; then
+        result reload FAIL "cycle $i: devices not rebound"; ok=0; break
+    fi
+    i=$((i + 1))
+done
+[ $ok = 1 ] && result reload PASS "$cycles cycles at $ver0, $n0 devices rebound each time"
