@@ -1,0 +1,231 @@
+/*
+ * Hyper-V enlightenments under TCG: the pure rules (see hv-tcg-rules.h).
+ *
+ * QEMU-free on purpose: no qemu/osdep.h, only the C library, so unit
+ * tests and fuzzers link this file alone.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "hv-tcg-rules.h"
+
+#define PAGE_SIZE_4K 4096u
+
+void hvtcg_hcall_decode(const HvTcgRegs *r, bool mode64, HvTcgHcall *hc)
+{
+    uint64_t c;
+
+    if (mode64) {
+        c = r->rcx;
+        hc->in_param = r->rdx;
+        hc->out_param = r->r8;
+    } else {
+        c = ((r->rdx & 0xffffffffull) << 32) | (r->rax & 0xffffffffull);
+        hc->in_param = ((r->rbx & 0xffffffffull) << 32) |
+                       (r->rcx & 0xffffffffull);
+        hc->out_param = ((r->rdi & 0xffffffffull) << 32) |
+                        (r->rsi & 0xffffffffull);
+    }
+    hc->control = c;
+    hc->code = c & HVTCG_HC_CODE_MASK;
+    hc->fast = !!(c & HVTCG_HC_FAST);
+    hc->var_hdr = (c & HVTCG_HC_VARHDR_MASK) >> HVTCG_HC_VARHDR_SHIFT;
+    hc->rep_count = (c & HVTCG_HC_REP_COUNT_MASK) >> HVTCG_HC_REP_COUNT_SHIFT;
+    hc->rep_start = (c & HVTCG_HC_REP_START_MASK) >> HVTCG_HC_REP_START_SHIFT;
+}
+
+uint16_t hvtcg_hcall_check(const HvTcgHcall *hc)
+{
+    if (hc->control & HVTCG_HC_RSVD_MASK) {
+        return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    switch (hc->code) {
+    case HVTCG_CALL_POST_MESSAGE:
+        /*
+         * Not fast-capable (its 256-byte input does not fit in two
+         * registers; we offer no XMM input).  QEMU answers a fast
+         * HvPostMessage under KVM with INVALID_HYPERCALL_CODE: same here.
+         */
+        if (hc->fast) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_CODE;
+        }
+        /* A simple call: no reps, no variable header. */
+        if (hc->rep_count || hc->rep_start || hc->var_hdr) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+        }
+        /* 8-byte aligned, and the block must not cross a page. */
+        if (hc->in_param & 7) {
+            return HVTCG_STATUS_INVALID_ALIGNMENT;
+        }
+        if ((hc->in_param & (PAGE_SIZE_4K - 1)) +
+            sizeof(HvTcgPostMessageInput) > PAGE_SIZE_4K) {
+            return HVTCG_STATUS_INVALID_ALIGNMENT;
+        }
+        return HVTCG_STATUS_SUCCESS;
+    case HVTCG_CALL_SIGNAL_EVENT:
+        if (hc->rep_count || hc->rep_start || hc->var_hdr) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+        }
+        if (!hc->fast && (hc->in_param & 7)) {
+            return HVTCG_STATUS_INVALID_ALIGNMENT;
+        }
+        return HVTCG_STATUS_SUCCESS;
+    default:
+        return HVTCG_STATUS_INVALID_HYPERCALL_CODE;
+    }
+}
+
+void hvtcg_hcall_result(HvTcgRegs *r, bool mode64, uint16_t status,
+                        uint16_t reps_done)
+{
+    uint64_t v = (uint64_t)status |
+                 ((uint64_t)(reps_done & 0xfff) << HVTCG_HC_REP_COUNT_SHIFT);
+
+    if (mode64) {
+        r->rax = v;
+    } else {
+        r->rax = v & 0xffffffffull;
+        r->rdx = v >> 32;
+    }
+}
+
+uint16_t hvtcg_post_message_check(const HvTcgPostMessageInput *in)
+{
+    /* TLFS: message type > 0 and < 0x80000000 (the hypervisor's own). */
+    if (in->message_type == 0 || (in->message_type & 0x80000000u)) {
+        return HVTCG_STATUS_INVALID_PARAMETER;
+    }
+    if (in->payload_size > HVTCG_MESSAGE_PAYLOAD_SIZE) {
+        return HVTCG_STATUS_INVALID_PARAMETER;
+    }
+    if (in->reserved != 0) {
+        return HVTCG_STATUS_INVALID_PARAMETER;
+    }
+    return HVTCG_STATUS_SUCCESS;
+}
+
+uint16_t hvtcg_signal_event_check(uint64_t param, uint32_t *conn_id)
+{
+    /*
+     * Bits 47:32 are the flag number within the port.  Like QEMU under
+     * KVM we support flag 0 only (all known guests use 0).
+     */
+    if (param & 0x0000ffff00000000ull) {
+        return HVTCG_STATUS_INVALID_PORT_ID;
+    }
+    /* Bits 63:48 and 31:24 are reserved-zero. */
+    if (param & ~(uint64_t)HVTCG_CONNECTION_ID_MASK) {
+        return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    *conn_id = param & HVTCG_CONNECTION_ID_MASK;
+    return HVTCG_STATUS_SUCCESS;
+}
+
+static bool is_synic_msr(uint32_t msr)
+{
+    return (msr >= HVTCG_MSR_SCONTROL && msr <= HVTCG_MSR_EOM) ||
+           (msr >= HVTCG_MSR_SINT0 && msr <= HVTCG_MSR_SINT15);
+}
+
+HvTcgMsrVerdict hvtcg_msr_read_rule(uint32_t msr, unsigned features)
+{
+    switch (msr) {
+    case HVTCG_MSR_GUEST_OS_ID:
+    case HVTCG_MSR_HYPERCALL:
+    case HVTCG_MSR_VP_ASSIST_PAGE:
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_VP_INDEX:
+        return (features & HVTCG_F_VPINDEX) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    case HVTCG_MSR_TIME_REF_COUNT:
+        return (features & HVTCG_F_TIME) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    default:
+        if (is_synic_msr(msr)) {
+            return (features & HVTCG_F_SYNIC) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+        }
+        return HVTCG_MSR_NOT_OURS;
+    }
+}
+
+/* Page-address MSRs: enable bit 0, bits 11:1 reserved, GPA in 63:12. */
+static uint64_t page_msr(uint64_t val)
+{
+    return val & (~0xfffull | 1);
+}
+
+HvTcgMsrVerdict hvtcg_msr_write_rule(uint32_t msr, uint64_t val, uint64_t cur,
+                                     uint64_t guest_os_id, unsigned features,
+                                     uint64_t *stored)
+{
+    *stored = cur;
+    switch (msr) {
+    case HVTCG_MSR_GUEST_OS_ID:
+        *stored = val;
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_HYPERCALL:
+        /* Locked: further writes are dropped until reset. */
+        if (cur & HVTCG_HYPERCALL_LOCKED) {
+            return HVTCG_MSR_IGNORE;
+        }
+        /* Hypercalls stay disabled until the guest identifies itself. */
+        if (guest_os_id == 0) {
+            return HVTCG_MSR_IGNORE;
+        }
+        *stored = val & (~0xfffull | HVTCG_HYPERCALL_ENABLE |
+                         HVTCG_HYPERCALL_LOCKED);
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_VP_INDEX:
+    case HVTCG_MSR_TIME_REF_COUNT:
+    case HVTCG_MSR_SVERSION:
+        /* read-only (or absent) */
+        return HVTCG_MSR_GP;
+    case HVTCG_MSR_VP_ASSIST_PAGE:
+        /*
+         * Accepted and stored (Linux writes it on every CPU), though we
+         * advertise nothing that uses the page.
+         */
+        *stored = page_msr(val);
+        return HVTCG_MSR_OK;
+    default:
+        break;
+    }
+    if (!is_synic_msr(msr)) {
+        return HVTCG_MSR_NOT_OURS;
+    }
+    if (!(features & HVTCG_F_SYNIC)) {
+        return HVTCG_MSR_GP;
+    }
+    switch (msr) {
+    case HVTCG_MSR_SCONTROL:
+        *stored = val & 1;
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_SIEFP:
+    case HVTCG_MSR_SIMP:
+        *stored = page_msr(val);
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_EOM:
+        *stored = 0;
+        return HVTCG_MSR_OK;
+    default:    /* SINT0..15 */
+        /* An unmasked SINT with a vector below 16 is a #GP (TLFS). */
+        if (!(val & HVTCG_SINT_MASKED) &&
+            (val & HVTCG_SINT_VECTOR_MASK) < 16) {
+            return HVTCG_MSR_GP;
+        }
+        *stored = val & (HVTCG_SINT_VECTOR_MASK | HVTCG_SINT_MASKED |
+                         HVTCG_SINT_AUTO_EOI | HVTCG_SINT_POLLING);
+        return HVTCG_MSR_OK;
+    }
+}
+
+bool hvtcg_sint_deliverable(uint64_t sint, uint8_t *vector)
+{
+    uint8_t v = sint & HVTCG_SINT_VECTOR_MASK;
+
+    if (sint & (HVTCG_SINT_MASKED | HVTCG_SINT_POLLING)) {
+        return false;
+    }
+    if (v < 16) {
+        return false;
+    }
+    *vector = v;
+    return true;
+}
