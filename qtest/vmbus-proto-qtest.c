@@ -330,19 +330,42 @@ static void test_offer_gpadl_open_unload(void)
                                    "target-vp"), ==, 1);
     qobject_unref(q);
 
-    /* The balloon talks first: a version request lands in the ring and
-     * the host sets our event flag (relid) on VP 1. */
+    /*
+     * Ring traffic: as the guest, write a Dynamic Memory version request
+     * (inband packet) into our outbound ring and signal the channel; the
+     * balloon answers in the inbound ring and sets our event flag (relid)
+     * on VP 1.
+     */
+    {
+        uint8_t pkt[40] = { 0 };
+        uint32_t conn = 0x2000 + offer.child_relid;
+
+        stw_le_p(pkt + 0, 6);               /* inband */
+        stw_le_p(pkt + 2, 2);               /* offset8: 16 bytes */
+        stw_le_p(pkt + 4, 4);               /* len8: 32 bytes */
+        stq_le_p(pkt + 8, 1);               /* trans_id */
+        stw_le_p(pkt + 16, 1);              /* DM_VERSION_REQUEST */
+        stw_le_p(pkt + 18, 16);             /* size */
+        stl_le_p(pkt + 20, 1);              /* trans_id */
+        stl_le_p(pkt + 24, 0x00020000);     /* DM 2.0 */
+        qtest_memwrite(g->qts, RING + 4096, pkt, sizeof(pkt));
+        qtest_writel(g->qts, RING, sizeof(pkt));        /* write_index */
+        g_assert_cmpuint(port_cmd(g, CMD_SIGNAL_EVENT, 0, conn, 0), ==, 0);
+    }
     for (int i = 0; i < 2000; i++) {
-        uint32_t w = qtest_readl(g->qts, RING + 4 * 4096);   /* in.write */
-        if (w) {
+        if (qtest_readl(g->qts, RING + 4 * 4096)) {
             break;
         }
-        qtest_clock_step(g->qts, 1000000);
+        qtest_clock_step(g->qts, 100000);
     }
     g_assert_cmpuint(qtest_readl(g->qts, RING + 4 * 4096), !=, 0);
+    g_assert_cmpuint(qtest_readl(g->qts, RING + 4), ==, 40);   /* consumed */
     g_assert_cmpuint(qtest_readl(g->qts, SIEFP(1) + MSG_SINT * 256 +
                                  (offer.child_relid / 32) * 4) &
                      (1u << (offer.child_relid % 32)), !=, 0);
+    /* The answer is a DM_VERSION_RESPONSE (type 2) in an inband packet. */
+    g_assert_cmpuint(qtest_readw(g->qts, RING + 5 * 4096), ==, 6);
+    g_assert_cmpuint(qtest_readw(g->qts, RING + 5 * 4096 + 16), ==, 2);
 
     /* UNLOAD drops everything the guest owned. */
     g_assert_cmpuint(post(g, g->conn_id, &unload, sizeof(unload)), ==, 0);

@@ -224,7 +224,8 @@ SimGuest *sim_new_cfg(const VmbcConfig *cfg)
     GError *err = NULL;
 
     sg->cfg = *cfg;
-    sg->cfg.ops = &sim_ops;
+    sg->ops = sim_ops;          /* per guest, so a test can swap hooks */
+    sg->cfg.ops = &sg->ops;
     sg->cfg.opaque = sg;
     sg->nvps = 4;
     g_queue_init(&sg->inbox);

@@ -727,6 +727,59 @@ START_TEST(test_chan_opaque_accessors)
 }
 END_TEST
 
+/* Offer then rescind while the slot is busy: the guest sees both, in order. */
+START_TEST(test_offer_rescind_order_busy)
+{
+    SimGuest *sg = ready(VMBW_VERSION_IRON, 1);
+    VmbcChannel *c;
+    SimMsg *m;
+
+    sg->slot_busy = true;
+    c = sim_offer(sg, 7, 7, 0);
+    vmbc_rescind(c);
+    ck_assert_uint_eq(sim_inbox_len(sg), 0);
+    sim_free_slot(sg);
+    m = sim_expect(sg, VMBW_MSG_OFFERCHANNEL);
+    sim_apply(sg, m);
+    g_free(m);
+    m = sim_expect(sg, VMBW_MSG_RESCIND_CHANNELOFFER);
+    sim_apply(sg, m);
+    g_free(m);
+    sim_relid_released(sg, 2);
+    ck_assert_int_eq(sg->n_released, 1);
+    sim_free(sg);
+}
+END_TEST
+
+/* A device replaces a subchannel from inside chan_released. */
+static SimGuest *replace_sg;
+static void replace_released(void *opaque, VmbcChannel *chan)
+{
+    VmbcOfferParams p = *vmbc_chan_params(chan);
+
+    ck_assert_ptr_nonnull(vmbc_offer(replace_sg->core, &p, NULL));
+}
+
+START_TEST(test_reoffer_from_released)
+{
+    SimGuest *sg = ready(VMBW_VERSION_IRON, 1);
+    VmbcChannel *sub;
+
+    sub = sim_offer(sg, 100, 1, 1);
+    sim_drain(sg);
+    vmbc_rescind(sub);
+    sim_drain(sg);
+    /* swap the hook (the core reads ops through the pointer) */
+    sg->ops.chan_released = replace_released;
+    replace_sg = sg;
+    sim_relid_released(sg, 2);
+    sim_check(sg);
+    ck_assert_uint_eq(sim_nchan(sg), 2);
+    g_free(sim_expect(sg, VMBW_MSG_OFFERCHANNEL));
+    sim_free(sg);
+}
+END_TEST
+
 static Suite *chan_suite(void)
 {
     Suite *s = suite_create("vmbus-core-chan");
@@ -761,6 +814,8 @@ static Suite *chan_suite(void)
     tcase_add_test(tc, test_foreach_order);
     tcase_add_test(tc, test_monitor_ids_exhausted);
     tcase_add_test(tc, test_chan_opaque_accessors);
+    tcase_add_test(tc, test_offer_rescind_order_busy);
+    tcase_add_test(tc, test_reoffer_from_released);
     suite_add_tcase(s, tc);
     return s;
 }

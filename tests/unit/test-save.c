@@ -338,6 +338,59 @@ START_TEST(test_save_tl)
 }
 END_TEST
 
+/* Save/load at every step of repeated kexec cycles. */
+START_TEST(test_save_cycles)
+{
+    SimGuest *sg = sim_new(0);
+
+    devices(sg, 3);
+    for (int cycle = 0; cycle < 5; cycle++) {
+        uint32_t h;
+
+        ck_assert_uint_eq(sim_linux_connect(sg, false), VMBW_VERSION_IRON);
+        sg = migrate(sg, 3);
+        ck_assert_int_eq(sim_request_offers(sg), 3);
+        sg = migrate(sg, 3);
+        ck_assert_uint_eq(sim_gpadl(sg, 1, 8, &h), 0);
+        ck_assert_uint_eq(h, SIM_FIRST_GPADL);
+        sg = migrate(sg, 3);
+        ck_assert_uint_eq(sim_open(sg, 1, h, 4, 0), 0);
+        sg = migrate(sg, 3);
+        sim_unload(sg);
+        sg = migrate(sg, 3);
+        sim_kexec(sg);
+    }
+    sim_free(sg);
+}
+END_TEST
+
+START_TEST(test_save_modify)
+{
+    SimGuest *sg = ready(2, VMBW_VERSION_IRON);
+    VmbWireModifyChannel m;
+    SimMsg *r;
+
+    sim_open_channel(sg, 2);
+    memset(&m, 0, sizeof(m));
+    sim_hdr(&m, VMBW_MSG_MODIFYCHANNEL);
+    m.child_relid = 2;
+    m.target_vp = 3;
+    sim_send(sg, &m, sizeof(m));
+    g_free(sim_expect(sg, VMBW_MSG_MODIFYCHANNEL_RESPONSE));
+    sg = migrate(sg, 2);
+    ck_assert_uint_eq(vmbc_chan_target_vp(vmbc_chan_by_relid(sg->core, 2)),
+                      3);
+    m.target_vp = 1;
+    sim_send(sg, &m, sizeof(m));
+    r = sim_expect(sg, VMBW_MSG_MODIFYCHANNEL_RESPONSE);
+    ck_assert_uint_eq(((VmbWireModifyChannelResponse *)r->data)->status, 0);
+    g_free(r);
+    vmbc_channel_notify_guest(vmbc_chan_by_relid(sg->core, 2));
+    ck_assert_uint_eq(g_array_index(sg->events, SimEvent, 0).vp, 1);
+    sim_free(sg);
+}
+END_TEST
+
 /* ---- bad streams --------------------------------------------------- */
 
 static GByteArray *rich_stream(void)
@@ -515,6 +568,8 @@ static Suite *save_suite(void)
     tcase_add_test(tc, test_save_win7);
     tcase_add_test(tc, test_save_hibernation);
     tcase_add_test(tc, test_save_tl);
+    tcase_add_test(tc, test_save_cycles);
+    tcase_add_test(tc, test_save_modify);
     tcase_add_test(tc, test_load_truncated);
     tcase_add_test(tc, test_load_corrupted);
     tcase_add_test(tc, test_load_rejects);

@@ -164,18 +164,31 @@ static int vmbus_host_post_msg(void *opaque, uint32_t vp, uint32_t sint,
  * Staging callback (main loop): 0 = written into the slot; -EAGAIN = the
  * slot was busy, msg_pending was set, and the guest's EOM has just freed
  * it, so post the same message again; anything else = dropped (e.g. the
- * guest's SIMP is disabled, as Hyper-V drops it).
+ * guest's SIMP is disabled, as Hyper-V drops it).  QEMU frees its staging
+ * area only after this callback returns, so the next post happens in a
+ * bottom half.
  */
 static void vmbus_host_msg_cb(void *data, int status)
 {
     VMBusHost *h = data;
-    HvSintRoute *route;
 
     if (!h->msg_inflight) {
         return;
     }
     trace_vmbhost_post_msg_done(h->inflight_vp, h->inflight_sint, status);
-    if (status == -EAGAIN) {
+    h->inflight_status = status;
+    qemu_bh_schedule(h->post_bh);
+}
+
+static void vmbus_host_post_bh(void *opaque)
+{
+    VMBusHost *h = opaque;
+    HvSintRoute *route;
+
+    if (!h->msg_inflight) {
+        return;
+    }
+    if (h->inflight_status == -EAGAIN) {
         route = vmbus_host_route(h, h->inflight_vp, h->inflight_sint, true);
         if (route && hyperv_post_msg(route, &h->inflight) == 0) {
             return;
@@ -488,6 +501,7 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
     qemu_mutex_init(&h->rx_lock);
     g_queue_init(&h->rx_queue);
     h->rx_bh = qemu_bh_new(vmbus_host_rx_bh, h);
+    h->post_bh = qemu_bh_new(vmbus_host_post_bh, h);
     h->routes = g_array_new(false, true, sizeof(VMBusRoute));
     for (int i = 0; i < VMBC_TIMER_COUNT; i++) {
         h->timer_ctx[i].host = h;

@@ -126,6 +126,7 @@ struct VmbcCore {
     GHashTable *by_key;         /* (class, instance, subidx) -> channel */
 
     bool monitor_timer_armed;
+    bool monitor_fault;         /* page 2 unreadable: stop polling */
     int64_t monitor_interval_ns;
 
     VmbcCounters counters;

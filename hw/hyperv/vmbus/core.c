@@ -46,7 +46,8 @@ void vmbc_trace(VmbcCore *core, const char *event, const char *fmt, ...)
     va_list ap;
     char buf[256];
 
-    if (!core->ops->trace) {
+    if (!core->ops->trace || (core->ops->trace_enabled &&
+                               !core->ops->trace_enabled(core->opaque))) {
         return;
     }
     va_start(ap, fmt);
@@ -316,6 +317,7 @@ void vmbc_drop_guest_state(VmbcCore *core)
     }
     vmbc_gpadl_free_all(core);
     vmbc_out_clear(core);       /* stale: the guest forgets them too */
+    core->monitor_fault = false;
     core->conn.version = 0;
     core->conn.target_vcpu = 0;
     core->conn.msg_sint = VMBW_MESSAGE_SINT;
@@ -825,7 +827,7 @@ void vmbc_monitor_update(VmbcCore *core)
 {
     int64_t interval = 0;
 
-    if (core->conn.monitor_page2) {
+    if (core->conn.monitor_page2 && !core->monitor_fault) {
         for (uint32_t id = 0; id < VMBW_MONITOR_IDS; id++) {
             VmbcChannel *chan = core->by_monitor[id];
             int64_t lat;
@@ -874,7 +876,10 @@ static void vmbc_monitor_poll(VmbcCore *core)
             continue;
         }
         if (core->ops->read_gpa(core->opaque, gpa, &cur, 4)) {
-            vmbc_guest_error(core, "monitor page 2 not accessible");
+            /* Once, not at every poll: polling stops until reconnect. */
+            vmbc_guest_error(core, "monitor page 2 not accessible, "
+                             "monitored channels will not be polled");
+            core->monitor_fault = true;
             return;
         }
         if (!(GUINT32_FROM_LE(cur) & want[g])) {
@@ -882,6 +887,7 @@ static void vmbc_monitor_poll(VmbcCore *core)
         }
         /* Clear all pending bits: those of closed channels mean nothing. */
         if (vmbc_atomic32(core, gpa, VMBC_ATOMIC_XCHG, 0, &bits)) {
+            core->monitor_fault = true;
             return;
         }
         bits &= want[g];

@@ -87,6 +87,8 @@ struct VMBusHost {
     bool msg_inflight;
     uint32_t inflight_vp, inflight_sint;
     struct hyperv_message inflight;
+    int inflight_status;            /* from the staging callback */
+    QEMUBH *post_bh;
     GArray *routes;                 /* of VMBusRoute */
 
     /* Pre-2.4 shared event connection (interrupt page). */

@@ -117,6 +117,8 @@ typedef struct VmbcOps {
     /* Connection state or version changed (for QMP events / traces). */
     void (*conn_state_changed)(void *opaque);
 
+    /* Optional: false skips formatting trace events (hot paths). */
+    bool (*trace_enabled)(void *opaque);
     /* A trace event: 'event' is a stable name, the rest printf-style. */
     void (*trace)(void *opaque, const char *event, const char *fmt, ...)
         G_GNUC_PRINTF(3, 4);
@@ -166,14 +168,22 @@ void vmbc_free(VmbcCore *core);
  * unknown connection id -> INVALID_CONNECTION_ID (id 4 exists only when
  * max_version >= 5.0), message_type != 1 or len > 240 ->
  * INVALID_PARAMETER, else SUCCESS (the message may then be queued for
- * vmbc_handle_message()).
+ * vmbc_handle_message()).  When its own queue is full the glue answers
+ * INSUFFICIENT_BUFFERS itself (Linux retries on 11 and 19).
  */
 uint32_t vmbc_post_message_check(const VmbcCore *core, uint32_t connection_id,
                                  uint32_t msg_type, uint32_t len);
 /* THREAD-SAFE.  HvSignalEvent status: 0 for a channel or shared-event id,
  * else INVALID_CONNECTION_ID. */
 uint32_t vmbc_signal_event_check(const VmbcCore *core, uint32_t connection_id);
-/* Process one channel message (payload starts at the channel header). */
+/*
+ * Process one channel message (payload starts at the channel header).
+ * Accepted on connection id 1, and on 4 when max_version >= 5.0, in any
+ * state (Linux posts on the msg_conn_id VERSION_RESPONSE gave it; the
+ * core does not insist on which of the two).  Then: length >= the
+ * type's minimum, negotiated version >= the type's minimum, type allowed
+ * in the connection state, handler.
+ */
 void vmbc_handle_message(VmbcCore *core, uint32_t connection_id,
                          const void *payload, size_t len);
 /* HvSignalEvent: notify the channel (or scan the pre-2.4 interrupt page
@@ -253,6 +263,19 @@ VmbcChannel *vmbc_chan_by_relid(VmbcCore *core, uint32_t relid);
 void vmbc_channel_notify_guest(VmbcChannel *chan);
 
 /* ---- GPADLs ----------------------------------------------------------- */
+
+/*
+ * GPADLs are built from GPADL_HEADER + GPADL_BODY messages (any number of
+ * ranges, each range's PFN count = pages spanned by byte_offset +
+ * byte_count) and charged to the per-VM quota as they arrive.  Refusals
+ * are answered at once with GPADL_CREATED(status != 0); the remaining
+ * body messages of a refused GPADL are swallowed silently.  GPADL_TEARDOWN
+ * is answered with GPADL_TORNDOWN: at once, or once the last pin is gone
+ * (open ring, device pins); unknown handles are answered too (a guest
+ * error unless the channel was rescinded) so no guest thread hangs.
+ * Rescind, UNLOAD and reset release GPADLs without any message.
+ * Accessors below report a GPADL's data only once it is complete.
+ */
 
 VmbcGpadl *vmbc_gpadl_find(VmbcCore *core, uint32_t handle);
 uint32_t vmbc_gpadl_handle(const VmbcGpadl *gpadl);

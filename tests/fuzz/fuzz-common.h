@@ -1,0 +1,145 @@
+/*
+ * Fuzz harness support: input decoder, seed encoder, fake host (VmbcOps) over fake guest memory
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TESTS_FUZZ_FUZZ_COMMON_H
+#define TESTS_FUZZ_FUZZ_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "hw/hyperv/vmbus-core.h"
+
+/* ---- Input decoding --------------------------------------------------- */
+
+/*
+ * The fuzzer's bytes, consumed front to back.  Reads past the end give
+ * zeroes, so every input decodes to some sequence of operations.
+ */
+typedef struct FzIn {
+    const uint8_t *p;
+    size_t left;
+} FzIn;
+
+static inline bool fz_more(const FzIn *in) { return in->left > 0; }
+void fz_bytes(FzIn *in, void *out, size_t n);
+uint8_t fz_u8(FzIn *in);
+uint16_t fz_u16(FzIn *in);
+uint32_t fz_u32(FzIn *in);
+uint64_t fz_u64(FzIn *in);
+/* A value in [0, n) from one byte (n <= 256) or two (n > 256). */
+uint32_t fz_below(FzIn *in, uint32_t n);
+
+/* ---- Seed encoding (mirror of the decoder) ---------------------------- */
+
+typedef GByteArray FzOut;
+void fo_u8(FzOut *o, uint8_t v);
+void fo_u16(FzOut *o, uint16_t v);
+void fo_u32(FzOut *o, uint32_t v);
+void fo_u64(FzOut *o, uint64_t v);
+void fo_bytes(FzOut *o, const void *p, size_t n);
+/* Write o to dir/name (dir from VMBUS_FUZZ_WRITE_SEEDS) and free it. */
+void fo_write(FzOut *o, const char *dir, const char *name);
+/*
+ * Seed mode: when VMBUS_FUZZ_WRITE_SEEDS names a directory, call
+ * writer(dir) and exit.  For LLVMFuzzerInitialize().
+ */
+void fz_seed_mode(void (*writer)(const char *dir));
+
+/* ---- Fake host -------------------------------------------------------- */
+
+#define FZ_MEM_SIZE     (256u * 1024u)  /* fake guest RAM */
+#define FZ_MAX_VPS      8u
+#define FZ_INBOX        64u             /* last host messages kept */
+
+typedef struct FzMsg {
+    uint32_t vp, sint, len;
+    union {
+        uint8_t data[VMBW_MAX_PAYLOAD];
+        VmbWireHdr hdr;
+        uint64_t align;
+    };
+} FzMsg;
+
+typedef struct FzEnv {
+    VmbcCore *core;
+    VmbcConfig cfg;
+    uint8_t *mem;
+    uint32_t nvps;
+
+    /* Message slot: busy until the harness frees it. */
+    bool slot_busy;
+    uint8_t busy_pct;           /* chance a post leaves the slot busy */
+    uint8_t drop_pct;           /* chance a post fails (SynIC off) */
+    uint8_t fault_pct;          /* chance a guest-memory access faults */
+    uint64_t rng;               /* xorshift state, seeded from the input */
+
+    /* Recorded effects. */
+    FzMsg inbox[FZ_INBOX];      /* ring of the last posted messages */
+    uint64_t n_posted;
+    uint64_t n_by_type[VMBW_MSG_COUNT];
+    uint64_t n_events, n_notify, n_open, n_close, n_released, n_tl;
+    uint64_t n_guest_errors;
+    bool timer_armed;
+    int64_t timer_expire;
+    int64_t now;
+
+    /* Device behaviour. */
+    int open_status;            /* chan_open's answer */
+    uint32_t tl_status;         /* tl_connect's answer */
+    bool device_pins;           /* devices pin their ring GPADL when open */
+    bool reoffer_subchannels;   /* chan_released re-offers a subchannel */
+    VmbcGpadl *pinned[VMBW_MAX_RELIDS];
+    /* Check that the core writes guest memory only in its pages. */
+    bool check_writes;
+} FzEnv;
+
+extern FzEnv fz;
+
+/* Build config byte -> VmbcConfig and create the core. */
+void fz_env_init(uint8_t cfgbyte, uint8_t behaviour, uint64_t seed);
+void fz_env_fini(void);
+/* abort() with a message when the invariants do not hold. */
+void fz_check(const char *where);
+/* Fail the run: print and abort (a finding). */
+void fz_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
+
+/* The guest's EOM: slot free again, core retries. */
+void fz_slot_freed(void);
+/* Fire the monitor timer if armed (advancing time) or, if force, anyway. */
+void fz_timer(bool force);
+/*
+ * Save, load into a fresh core (optionally with the device channels
+ * offered first, as a destination VMM would), save again: both streams
+ * must be equal.  The fresh core replaces fz.core.
+ */
+void fz_save_load_roundtrip(bool preoffer);
+/* Post one message the way the glue does (status check, then handle). */
+uint32_t fz_post(uint32_t conn_id, const void *msg, uint32_t len);
+/* Most recent message of type 'type' among the last FZ_INBOX, or NULL. */
+const FzMsg *fz_last_msg(uint32_t type);
+/* Channel with the i-th smallest relid (i modulo the count), or NULL. */
+VmbcChannel *fz_nth_channel(uint32_t i);
+uint32_t fz_nchannels(void);
+
+/* Offer parameters from a compact description. */
+VmbcOfferParams fz_params(uint8_t cls, uint8_t inst, uint16_t sub,
+                          uint8_t flags);
+
+/* Message helpers for seeds and prefixes (all little-endian hosts). */
+void fz_connect(uint32_t version, uint32_t vcpu, uint64_t mon1,
+                uint64_t mon2, uint64_t int_page);
+void fz_request_offers(void);
+/* Single-range GPADL of npages pages from base_pfn; returns status. */
+uint32_t fz_gpadl(uint32_t relid, uint32_t handle, uint32_t npages,
+                  uint64_t base_pfn);
+uint32_t fz_open(uint32_t relid, uint32_t handle, uint32_t split,
+                 uint32_t vp);
+
+extern const uint32_t fz_versions[10];
+
+#endif /* TESTS_FUZZ_FUZZ_COMMON_H */
