@@ -47,8 +47,9 @@ core: bootstrap
 	@[ -f build/core/build.ninja ] || meson setup build/core . >/dev/null
 	@ninja -C build/core > build/core.log 2>&1 || { tail -30 build/core.log; echo "make: core build failed; log: build/core.log"; exit 1; }
 
-guest-%: bootstrap
-	@scripts/guest-image.sh $* build/guests/$*
+# Explicit targets: make does not apply pattern rules to .PHONY targets.
+guest-trixie guest-bookworm: bootstrap
+	@scripts/guest-image.sh $(@:guest-%=%) build/guests/$(@:guest-%=%)
 
 guests: guest-trixie guest-bookworm
 

@@ -9,6 +9,24 @@
 #
 # Exit status: 0 every result line PASS (at least one), 1 a FAIL or no
 # result, 2 a SKIP only, 3 timeout, 4 usage or setup error.
+#
+# Host actions.  A scenario can ask the host to act and wait for it: the
+# guest prints one line
+#     VMBUS-HOST: <action> [args...]
+# on its console and then reads one line from the console (the helper
+# host_action in scripts/guest/vmbus-guest.sh does both).  The runner
+# performs the action through QMP and writes back
+#     VMBUS-HOST-REPLY: ok [value]      or
+#     VMBUS-HOST-REPLY: error <message>
+# to the guest's serial input.  Actions:
+#     migrate                  migrate to a file, quit QEMU, start a new
+#                              QEMU with the same command line plus
+#                              -incoming file:..., reply once it runs
+#     qom-set PATH PROP VALUE  (VALUE as JSON, e.g. 64 or true)
+#     qom-get PATH PROP        reply: ok <JSON value>
+#     hmp COMMAND...           human-monitor-command; reply: ok (output
+#                              on the runner's log)
+#     sleep SECONDS            host-side pause
 import argparse
 import fcntl
 import json
@@ -155,12 +173,119 @@ def main():
     tmpdir = tempfile.mkdtemp(prefix="vmbus-run.")
     try:
         cmd = build_cmdline(a, tmpdir)
-        return run(a, cmd)
+        return run(a, cmd, tmpdir)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def run(a, cmd):
+class Host:
+    """The QEMU process(es) of one run and the host actions on them."""
+
+    def __init__(self, cmd, tmpdir, log):
+        self.cmd = cmd
+        self.tmpdir = tmpdir
+        self.log = log
+        self.qmp = None
+        self.migrations = 0
+        self.start(cmd)
+
+    def start(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.qmp = None
+
+    def qmp_conn(self):
+        if self.qmp is None:
+            self.qmp = QMP(os.path.join(self.tmpdir, "qmp.sock"))
+        return self.qmp
+
+    def note(self, text):
+        if self.log:
+            self.log.write("[host] %s\n" % text)
+
+    def reply(self, text):
+        self.note("reply: %s" % text)
+        try:
+            self.proc.stdin.write(("VMBUS-HOST-REPLY: %s\n" % text).encode())
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+
+    def migrate(self):
+        """Migrate to a file, quit, restart with -incoming from it."""
+        q = self.qmp_conn()
+        path = os.path.join(self.tmpdir, "migration-%d" % self.migrations)
+        self.migrations += 1
+        q.cmd("migrate", uri="file:" + path)
+        deadline = time.time() + 120
+        while True:
+            st = q.cmd("query-migrate").get("status")
+            if st == "completed":
+                break
+            if st in ("failed", "cancelled") or time.time() > deadline:
+                raise RuntimeError("migration %s" % st)
+            time.sleep(0.05)
+        self.note("migrated to %s (%d bytes)" % (path, os.path.getsize(path)))
+        try:
+            q.cmd("quit")
+        except (EOFError, OSError):
+            pass
+        q.close()
+        old = self.proc
+        try:
+            old.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            old.kill()
+            old.wait()
+        rest = old.stdout.read()
+        try:
+            os.unlink(os.path.join(self.tmpdir, "qmp.sock"))
+        except OSError:
+            pass
+        self.start(self.cmd + ["-incoming", "file:" + path])
+        q = self.qmp_conn()
+        deadline = time.time() + 120
+        while q.cmd("query-status").get("status") != "running":
+            if time.time() > deadline:
+                raise RuntimeError("destination did not start running")
+            time.sleep(0.05)
+        self.note("destination running")
+        return rest
+
+    def action(self, words):
+        """Perform one host action; returns (reply, console bytes of an old QEMU)."""
+        rest = b""
+        try:
+            if not words:
+                raise RuntimeError("empty action")
+            act, args = words[0], words[1:]
+            if act == "migrate":
+                rest = self.migrate()
+                return "ok", rest
+            if act == "qom-set" and len(args) == 3:
+                self.qmp_conn().cmd("qom-set", path=args[0], property=args[1],
+                                    value=json.loads(args[2]))
+                return "ok", rest
+            if act == "qom-get" and len(args) == 2:
+                v = self.qmp_conn().cmd("qom-get", path=args[0], property=args[1])
+                return "ok %s" % json.dumps(v), rest
+            if act == "hmp" and args:
+                out = self.qmp_conn().cmd("human-monitor-command", **{"command-line": " ".join(args)})
+                self.note("hmp: %s" % out)
+                return "ok", rest
+            if act == "sleep" and len(args) == 1:
+                time.sleep(float(args[0]))
+                return "ok", rest
+            raise RuntimeError("unknown action or arguments: %s" % " ".join(words))
+        except Exception as e:  # noqa: BLE001 -- any failure goes back to the guest
+            return "error %s" % str(e).replace("\n", " "), rest
+
+    def close(self):
+        if self.qmp:
+            self.qmp.close()
+
+
+def run(a, cmd, tmpdir):
     log = open(a.log, "w") if a.log else None
     t0 = time.time()
     marks = {}
@@ -168,8 +293,8 @@ def run(a, cmd):
     ended = False
     if log:
         log.write("# %s\n" % " ".join(cmd))
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    host = Host(cmd, tmpdir, log)
+    proc = host.proc
     buf = b""
     timed_out = False
     while True:
@@ -205,6 +330,14 @@ def run(a, cmd):
                                 parts[3] if len(parts) > 3 else ""))
             if line.startswith("VMBUS-GUEST: end"):
                 ended = True
+            if line.startswith("VMBUS-HOST: "):
+                reply, rest = host.action(line.split()[1:])
+                proc = host.proc
+                if log and rest:
+                    for r in rest.decode("utf-8", "replace").splitlines():
+                        log.write("[old qemu] %s\n" % r)
+                host.reply(reply)
+    host.close()
     proc.wait()
     total = time.time() - t0
     timing = " ".join("%s=%.2fs" % kv for kv in sorted(marks.items(), key=lambda kv: kv[1]))

@@ -60,3 +60,55 @@ report_platform() {
     info clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
     vmbus_devices | while read -r inst cls drv; do info device "$inst class=$cls driver=$drv"; done
 }
+
+# Ask the runner to act on the host and wait for it (protocol and actions:
+# scripts/guest-run.py).  Prints the reply's value; returns 0 on "ok".
+# Talks to /dev/console directly, so it works inside $(...).
+host_action() {
+    local reply
+    echo "VMBUS-HOST: $*" > /dev/console
+    read -r reply < /dev/console || return 1
+    reply=$(echo "$reply" | tr -d '\r')
+    reply=${reply#*VMBUS-HOST-REPLY: }
+    case "$reply" in
+        ok*) reply=${reply#ok}; echo "${reply# }"; return 0 ;;
+        *) echo "$reply"; return 1 ;;
+    esac
+}
+
+# Hypervisor callback interrupts (the SynIC vector), summed over CPUs.
+hyp_interrupts() {
+    awk '$1 == "HYP:" { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' /proc/interrupts
+}
+
+# Unbind and rebind the driver of VMBus device $1 (guest->host and
+# host->guest VMBus messages: close, GPADL teardown, GPADL, open).
+vmbus_rebind() {
+    local dev=$1 drv
+    drv=$(basename "$(readlink "/sys/bus/vmbus/devices/$dev/driver")") || return 1
+    echo "$dev" > "/sys/bus/vmbus/drivers/$drv/unbind" || return 1
+    echo "$dev" > "/sys/bus/vmbus/drivers/$drv/bind" || return 1
+    [ -e "/sys/bus/vmbus/devices/$dev/driver" ]
+}
+
+# Post a burst of $1 SynIC messages from the host's x-hv-msg-burst object
+# (-device x-hv-msg-burst,id=burst) and wait for it; prints the object's
+# cumulative counters "delivered retries errors".
+msg_burst() {
+    local i=0 busy
+    host_action qom-set /machine/peripheral/burst count "$1" > /dev/null || return 1
+    while [ $i -lt 300 ]; do
+        busy=$(host_action qom-get /machine/peripheral/burst busy) || return 1
+        [ "$busy" = false ] && break
+        usleep 100000
+        i=$((i + 1))
+    done
+    echo "$(host_action qom-get /machine/peripheral/burst delivered)" \
+         "$(host_action qom-get /machine/peripheral/burst retries)" \
+         "$(host_action qom-get /machine/peripheral/burst errors)"
+}
+
+# The first VMBus device bound to driver $1.
+vmbus_dev_of() {
+    vmbus_devices | awk -v d="$1" '$3 == d { print $1; exit }'
+}

@@ -1,0 +1,423 @@
+/*
+ * qtest: Hyper-V enlightenments under TCG.
+ *
+ *  - /vmbus/hvtcg/rules/...: the pure rules of hw/hyperv/tcg/hv-tcg-rules.c
+ *    (linked in) on inputs a Linux guest never produces: reserved control
+ *    bits, unknown codes, rep counts, variable headers, fast HvPostMessage,
+ *    misaligned or page-crossing input, bad message type/size, bad
+ *    HvSignalEvent parameters, the MSR #GP rules, 32-bit convention.
+ *  - /vmbus/hvtcg/startup/...: the built QEMU under -accel tcg refuses
+ *    hv-* flags TCG does not implement (naming them) and hv-synic without
+ *    hv-vpindex, and accepts the supported set (QEMU is spawned directly:
+ *    libqtest always runs -accel qtest, which ignores hv-* flags).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "../../../hw/hyperv/tcg/hv-tcg-rules.h"
+
+/* ---- hypercall decoding ---- */
+
+static HvTcgHcall decode64(uint64_t control, uint64_t in, uint64_t out)
+{
+    HvTcgRegs r = { .rcx = control, .rdx = in, .r8 = out };
+    HvTcgHcall hc;
+
+    hvtcg_hcall_decode(&r, true, &hc);
+    return hc;
+}
+
+static void test_decode_64(void)
+{
+    HvTcgHcall hc = decode64(0x0abc0def0001005dull | (5ull << 17),
+                             0x1234, 0x5678);
+
+    g_assert_cmphex(hc.code, ==, 0x5d);
+    g_assert_true(hc.fast);
+    g_assert_cmpuint(hc.var_hdr, ==, 5);
+    g_assert_cmphex(hc.rep_count, ==, 0xdef);
+    g_assert_cmphex(hc.rep_start, ==, 0xabc);
+    g_assert_cmphex(hc.in_param, ==, 0x1234);
+    g_assert_cmphex(hc.out_param, ==, 0x5678);
+}
+
+static void test_decode_32(void)
+{
+    /* EDX:EAX control, EBX:ECX input, EDI:ESI output; high halves ignored */
+    HvTcgRegs r = {
+        .rax = 0xffffffff0001005cull, .rdx = 0xffffffff00000000ull,
+        .rbx = 0x00000001, .rcx = 0x00002000,
+        .rdi = 0x00000002, .rsi = 0x00003000,
+    };
+    HvTcgHcall hc;
+
+    hvtcg_hcall_decode(&r, false, &hc);
+    g_assert_cmphex(hc.control, ==, 0x1005c);
+    g_assert_cmphex(hc.code, ==, 0x5c);
+    g_assert_true(hc.fast);
+    g_assert_cmphex(hc.in_param, ==, 0x100002000ull);
+    g_assert_cmphex(hc.out_param, ==, 0x200003000ull);
+}
+
+static void test_result(void)
+{
+    HvTcgRegs r = { .rax = ~0ull, .rdx = ~0ull };
+
+    hvtcg_hcall_result(&r, true, HVTCG_STATUS_INVALID_ALIGNMENT, 3);
+    g_assert_cmphex(r.rax, ==, 0x0000000300000004ull);
+    g_assert_cmphex(r.rdx, ==, ~0ull);          /* untouched in 64-bit */
+    hvtcg_hcall_result(&r, false, HVTCG_STATUS_INVALID_HYPERCALL_CODE, 1);
+    g_assert_cmphex(r.rax, ==, 2);
+    g_assert_cmphex(r.rdx, ==, 1);
+}
+
+static void test_check_codes(void)
+{
+    HvTcgHcall hc;
+
+    /* the calls Linux makes */
+    hc = decode64(0x5c, 0x10000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x1005d, 0x42, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x5d, 0x10008, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==, HVTCG_STATUS_SUCCESS);
+
+    /* unknown / unimplemented codes */
+    hc = decode64(0x0000, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    hc = decode64(0x0002, 0, 0);        /* HvFlushVirtualAddressSpace */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    hc = decode64(0xffff, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    /* fast HvPostMessage: as QEMU answers under KVM */
+    hc = decode64(0x1005c, 0x10000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+}
+
+static void test_check_reserved(void)
+{
+    static const uint64_t rsvd[] = {
+        1ull << 27, 1ull << 31, 1ull << 44, 1ull << 47, 1ull << 60, 1ull << 63,
+    };
+    HvTcgHcall hc;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(rsvd); i++) {
+        hc = decode64(0x1005d | rsvd[i], 0, 0);
+        g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                         HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+        /* reserved bits win over an unknown code */
+        hc = decode64(0x1234 | rsvd[i], 0, 0);
+        g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                         HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    }
+}
+
+static void test_check_rep_varhdr(void)
+{
+    HvTcgHcall hc;
+
+    /* simple calls take no reps and no variable header */
+    hc = decode64(0x5c | (1ull << 32), 0x10000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x5c | (1ull << 48), 0x10000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x5c | (1ull << 17), 0x10000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x1005d | (0xfffull << 32), 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x1005d | (0x3ffull << 17), 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+}
+
+static void test_check_alignment(void)
+{
+    HvTcgHcall hc;
+
+    hc = decode64(0x5c, 0x10004, 0);             /* not 8-aligned */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x5c, 0x10f08, 0);             /* 256 bytes cross a page */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x5c, 0x10f00, 0);             /* ends exactly at the page */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x5d, 0x10001, 0);             /* slow signal, misaligned */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x1005d, 0x10001, 0);          /* fast: a value, no GPA */
+    g_assert_cmpuint(hvtcg_hcall_check(&hc), ==, HVTCG_STATUS_SUCCESS);
+}
+
+static void test_post_message_input(void)
+{
+    HvTcgPostMessageInput in = {
+        .connection_id = 4, .message_type = 1, .payload_size = 40,
+    };
+
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==, HVTCG_STATUS_SUCCESS);
+    in.payload_size = 240;
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==, HVTCG_STATUS_SUCCESS);
+    in.payload_size = 241;
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==,
+                     HVTCG_STATUS_INVALID_PARAMETER);
+    in.payload_size = 0xffffffffu;
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==,
+                     HVTCG_STATUS_INVALID_PARAMETER);
+    in.payload_size = 8;
+    in.message_type = 0;
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==,
+                     HVTCG_STATUS_INVALID_PARAMETER);
+    in.message_type = 0x80000001u;     /* hypervisor message types */
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==,
+                     HVTCG_STATUS_INVALID_PARAMETER);
+    in.message_type = 1;
+    in.reserved = 1;
+    g_assert_cmpuint(hvtcg_post_message_check(&in), ==,
+                     HVTCG_STATUS_INVALID_PARAMETER);
+    g_assert_cmpuint(sizeof(in), ==, 256);
+}
+
+static void test_signal_event_param(void)
+{
+    uint32_t id = 0;
+
+    g_assert_cmpuint(hvtcg_signal_event_check(0x00abcdef, &id), ==,
+                     HVTCG_STATUS_SUCCESS);
+    g_assert_cmphex(id, ==, 0xabcdef);
+    g_assert_cmpuint(hvtcg_signal_event_check(0x100000001ull, &id), ==,
+                     HVTCG_STATUS_INVALID_PORT_ID);         /* flag number */
+    g_assert_cmpuint(hvtcg_signal_event_check(0x01000001ull, &id), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT); /* bits 31:24 */
+    g_assert_cmpuint(hvtcg_signal_event_check(1ull << 63, &id), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT); /* bits 63:48 */
+}
+
+/* ---- MSR rules ---- */
+
+#define ALL (HVTCG_F_VPINDEX | HVTCG_F_SYNIC | HVTCG_F_TIME)
+
+static HvTcgMsrVerdict wr(uint32_t msr, uint64_t val, unsigned f,
+                          uint64_t *stored)
+{
+    return hvtcg_msr_write_rule(msr, val, 0, 0x8100000000000000ull, f, stored);
+}
+
+static void test_msr_sint(void)
+{
+    uint64_t st;
+    uint32_t msr;
+
+    for (msr = HVTCG_MSR_SINT0; msr <= HVTCG_MSR_SINT15; msr++) {
+        /* unmasked with a vector below 16: #GP */
+        g_assert_cmpint(wr(msr, 0x0f, ALL, &st), ==, HVTCG_MSR_GP);
+        g_assert_cmpint(wr(msr, 0x00, ALL, &st), ==, HVTCG_MSR_GP);
+        g_assert_cmpint(wr(msr, HVTCG_SINT_AUTO_EOI | 2, ALL, &st), ==,
+                        HVTCG_MSR_GP);
+        /* masked: any vector */
+        g_assert_cmpint(wr(msr, HVTCG_SINT_MASKED | 2, ALL, &st), ==,
+                        HVTCG_MSR_OK);
+        g_assert_cmphex(st, ==, HVTCG_SINT_MASKED | 2);
+        /* Linux's SINT2: vector 0xf3, reserved bits dropped */
+        g_assert_cmpint(wr(msr, 0xfff0000000000f3ull, ALL, &st), ==,
+                        HVTCG_MSR_OK);
+        g_assert_cmphex(st, ==, 0xf3);
+        /* without hv-synic the SynIC MSRs #GP */
+        g_assert_cmpint(wr(msr, 0xf3, HVTCG_F_VPINDEX, &st), ==, HVTCG_MSR_GP);
+        g_assert_cmpint(hvtcg_msr_read_rule(msr, HVTCG_F_VPINDEX), ==,
+                        HVTCG_MSR_GP);
+    }
+}
+
+static void test_msr_readonly(void)
+{
+    uint64_t st;
+
+    g_assert_cmpint(wr(HVTCG_MSR_VP_INDEX, 1, ALL, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wr(HVTCG_MSR_SVERSION, 1, ALL, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wr(HVTCG_MSR_TIME_REF_COUNT, 1, ALL, &st), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_VP_INDEX, ALL), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_VP_INDEX, HVTCG_F_TIME), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_TIME_REF_COUNT,
+                                        HVTCG_F_VPINDEX), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_SVERSION, ALL), ==,
+                    HVTCG_MSR_OK);
+    /* EOM: write-only, reads 0 (allowed) */
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_EOM, ALL), ==, HVTCG_MSR_OK);
+    g_assert_cmpint(wr(HVTCG_MSR_EOM, 0, ALL, &st), ==, HVTCG_MSR_OK);
+}
+
+static void test_msr_hypercall(void)
+{
+    uint64_t st;
+
+    /* ignored until GUEST_OS_ID is set */
+    g_assert_cmpint(hvtcg_msr_write_rule(HVTCG_MSR_HYPERCALL, 0x5001, 0, 0,
+                                         ALL, &st), ==, HVTCG_MSR_IGNORE);
+    /* reserved bits 11:2 dropped */
+    g_assert_cmpint(wr(HVTCG_MSR_HYPERCALL, 0x5ffd, ALL, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x5001);
+    /* locked: later writes dropped */
+    g_assert_cmpint(hvtcg_msr_write_rule(HVTCG_MSR_HYPERCALL, 0, 0x5003,
+                                         1, ALL, &st), ==, HVTCG_MSR_IGNORE);
+    /* VP_ASSIST_PAGE accepted (Linux writes it on every CPU) */
+    g_assert_cmpint(wr(HVTCG_MSR_VP_ASSIST_PAGE, 0x7001, 0, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x7001);
+    /* SIMP/SIEFP: page + enable; SCONTROL: enable bit */
+    g_assert_cmpint(wr(HVTCG_MSR_SIMP, 0x9fff, ALL, &st), ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x9001);
+    g_assert_cmpint(wr(HVTCG_MSR_SCONTROL, ~0ull, ALL, &st), ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 1);
+    /* outside our set: TCG's old behaviour */
+    g_assert_cmpint(wr(0x40000021, 1, ALL, &st), ==, HVTCG_MSR_NOT_OURS);
+    g_assert_cmpint(hvtcg_msr_read_rule(0x400000b0, ALL), ==,
+                    HVTCG_MSR_NOT_OURS);
+}
+
+static void test_sint_deliverable(void)
+{
+    uint8_t v = 0;
+
+    g_assert_true(hvtcg_sint_deliverable(0xf3, &v));
+    g_assert_cmphex(v, ==, 0xf3);
+    g_assert_true(hvtcg_sint_deliverable(HVTCG_SINT_AUTO_EOI | 0x30, &v));
+    g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_MASKED | 0xf3, &v));
+    g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_POLLING | 0xf3, &v));
+    g_assert_false(hvtcg_sint_deliverable(0x0f, &v));
+}
+
+/* ---- startup: refusals and acceptance under -accel tcg ---- */
+
+/*
+ * Run QEMU with -cpu @cpu under TCG, paused, with QMP on stdin telling it
+ * to quit at once.  Returns the exit status; *err gets stderr.
+ */
+static int run_qemu(const char *cpu, char **err)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = NULL;
+    g_auto(GStrv) argv = NULL;
+    GError *gerr = NULL;
+    int status = -1;
+    int in_fd;
+    GPid pid;
+    int err_fd;
+    const char *quit = "{\"execute\":\"qmp_capabilities\"}\n"
+                       "{\"execute\":\"quit\"}\n";
+    GString *buf = g_string_new(NULL);
+    char tmp[4096];
+    ssize_t n;
+
+    g_assert_nonnull(qemu);
+    cmd = g_strdup_printf("%s -M q35 -accel tcg -nodefaults -display none -S "
+                          "-qmp stdio -cpu %s", qemu, cpu);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD |
+                                           G_SPAWN_STDOUT_TO_DEV_NULL,
+                                           NULL, NULL, &pid, &in_fd, NULL,
+                                           &err_fd, &gerr));
+    /* QEMU that refused the CPU has exited: EPIPE is fine */
+    signal(SIGPIPE, SIG_IGN);
+    n = write(in_fd, quit, strlen(quit));
+    (void)n;
+    close(in_fd);
+    while ((n = read(err_fd, tmp, sizeof(tmp))) > 0) {
+        g_string_append_len(buf, tmp, n);
+    }
+    close(err_fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    *err = g_string_free(buf, false);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void test_refused(const void *data)
+{
+    const char *flag = data;
+    g_autofree char *cpu = g_strdup_printf("qemu64,hv-vpindex=on,%s=on", flag);
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint(run_qemu(cpu, &err), !=, 0);
+    if (!strstr(err, flag)) {
+        g_test_message("stderr: %s", err);
+    }
+    g_assert_nonnull(strstr(err, flag));
+}
+
+static void test_synic_needs_vpindex(void)
+{
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-synic=on", &err), !=, 0);
+    g_assert_nonnull(strstr(err, "hv-synic requires hv-vpindex"));
+}
+
+static void test_accepted(void)
+{
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-relaxed=on,"
+                             "hv-time=on,hv-spinlocks=0x1fff,"
+                             "hv-vendor-id=QEMUonTCG", &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
+    /* no hv-* at all: as before */
+    g_assert_cmpint(run_qemu("qemu64", &err), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const refused[] = {
+        "hv-vapic", "hv-stimer", "hv-reset", "hv-frequencies", "hv-runtime",
+        "hv-crash", "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-passthrough",
+        "hv-reenlightenment", "hv-stimer-direct", "hv-avic", "hv-xmm-input",
+        "hv-emsr-bitmap", "hv-tlbflush-ext", "hv-tlbflush-direct",
+        "hv-no-nonarch-coresharing",
+    };
+    size_t i;
+
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/vmbus/hvtcg/rules/decode-64", test_decode_64);
+    qtest_add_func("/vmbus/hvtcg/rules/decode-32", test_decode_32);
+    qtest_add_func("/vmbus/hvtcg/rules/result", test_result);
+    qtest_add_func("/vmbus/hvtcg/rules/codes", test_check_codes);
+    qtest_add_func("/vmbus/hvtcg/rules/reserved-bits", test_check_reserved);
+    qtest_add_func("/vmbus/hvtcg/rules/rep-varhdr", test_check_rep_varhdr);
+    qtest_add_func("/vmbus/hvtcg/rules/alignment", test_check_alignment);
+    qtest_add_func("/vmbus/hvtcg/rules/post-message-input",
+                   test_post_message_input);
+    qtest_add_func("/vmbus/hvtcg/rules/signal-event-param",
+                   test_signal_event_param);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-sint", test_msr_sint);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-readonly", test_msr_readonly);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-hypercall", test_msr_hypercall);
+    qtest_add_func("/vmbus/hvtcg/rules/sint-deliverable",
+                   test_sint_deliverable);
+    for (i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autofree char *path = g_strdup_printf("/vmbus/hvtcg/startup/refused/%s",
+                                                refused[i]);
+        qtest_add_data_func(path, refused[i], test_refused);
+    }
+    qtest_add_func("/vmbus/hvtcg/startup/synic-needs-vpindex",
+                   test_synic_needs_vpindex);
+    qtest_add_func("/vmbus/hvtcg/startup/accepted", test_accepted);
+    return g_test_run();
+}
