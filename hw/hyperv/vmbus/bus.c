@@ -264,6 +264,16 @@ void vmbus_chan_close_hook(VMBusHost *host, VmbcChannel *cc)
     chan->in_recv = false;
     vmbus_chan_unmap(chan);
     trace_vmbhost_chan_close(vmbc_chan_relid(cc));
+    /*
+     * Once the guest closed the last channel, the device starts over, as
+     * with QEMU's own VMBus (hv-balloon relies on it to be reopened).
+     */
+    for (uint16_t i = 0; i < chan->dev->num_channels; i++) {
+        if (chan->dev->channels[i].is_open) {
+            return;
+        }
+    }
+    device_cold_reset(DEVICE(chan->dev));
 }
 
 void vmbus_chan_notify_hook(VMBusHost *host, VmbcChannel *cc)
