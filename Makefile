@@ -16,7 +16,7 @@ RESULTS := build/results
 export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all run check check-unit check-qtest check-guest bench qemu qemu-only \
+.PHONY: all run check check-unit check-qtest check-guest check-guest-long bench qemu qemu-only \
         core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
 
 all: qemu core
@@ -74,6 +74,12 @@ check-guest: qemu guests
 	@mkdir -p $(RESULTS)
 	@echo "== guest tests"
 	@$(PY) scripts/check.py guest qtest/guest/tests.list $(RESULTS)/guest.txt
+
+check-guest-long: qemu guests
+	@mkdir -p $(RESULTS)
+	@echo "== long guest tests"
+	@$(PY) scripts/check.py guest qtest/guest/tests-long.list $(RESULTS)/guest-long.txt
+	@$(PY) scripts/check.py summary $(RESULTS)/guest-long.txt
 
 # Every ring runs even when an earlier one failed; the summary decides.
 check:

@@ -27,6 +27,15 @@
 #     hmp COMMAND...           human-monitor-command; reply: ok (output
 #                              on the runner's log)
 #     sleep SECONDS            host-side pause
+#     qmp-get COMMAND PATH     run a query command without arguments and
+#                              reply with one value of its answer: PATH is
+#                              keys and list indexes joined by '.', and
+#                              'len' gives a list's length; e.g.
+#                              qmp-get query-vmbus version -> ok "5.3"
+#                              qmp-get query-vmbus channels.len -> ok 1
+#     boot-count               how many times the guest's /init started
+#                              in this run (reboots, kexec)
+#     console-count TEXT...    how many console lines so far contain TEXT
 import argparse
 import fcntl
 import json
@@ -143,12 +152,14 @@ def build_cmdline(a, tmpdir):
     cpu = a.cpu if a.cpu is not None else HV_CPU
     cmd = [a.qemu, "-M", a.machine, "-accel", accel, "-m", str(a.mem),
            "-smp", str(a.smp), "-nodefaults", "-display", "none",
-           "-no-reboot", "-serial", "stdio",
+           "-serial", "stdio",
            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(tmpdir, "qmp.sock"),
            "-kernel", kernel, "-initrd", scenario_initrd(base, tmpdir),
            "-append", append.strip()]
     if cpu:
         cmd += ["-cpu", cpu + (",kvm=off" if accel == "kvm" else "")]
+    if not a.allow_reboot:
+        cmd += ["-no-reboot"]
     return cmd + a.extra
 
 
@@ -167,6 +178,8 @@ def main():
     p.add_argument("--log", help="write the serial console here")
     p.add_argument("--quiet", action="store_true", help="do not echo the console")
     p.add_argument("--bzimage", action="store_true", help="boot vmlinuz instead of vmlinux")
+    p.add_argument("--allow-reboot", action="store_true",
+                   help="let the guest reboot (default: a reboot ends QEMU)")
     p.add_argument("extra", nargs="*", help="extra QEMU arguments (after --)")
     a = p.parse_args()
 
@@ -187,6 +200,8 @@ class Host:
         self.log = log
         self.qmp = None
         self.migrations = 0
+        self.boots = 0
+        self.console = []
         self.start(cmd)
 
     def start(self, cmd):
@@ -273,6 +288,20 @@ class Host:
                 out = self.qmp_conn().cmd("human-monitor-command", **{"command-line": " ".join(args)})
                 self.note("hmp: %s" % out)
                 return "ok", rest
+            if act == "qmp-get" and len(args) == 2:
+                v = self.qmp_conn().cmd(args[0])
+                for key in args[1].split("."):
+                    if isinstance(v, list):
+                        v = len(v) if key == "len" else v[int(key)]
+                    else:
+                        v = v[key]
+                return "ok %s" % json.dumps(v), rest
+            if act == "console-count" and args:
+                text = " ".join(args)
+                return "ok %d" % sum(text in ln for ln in self.console
+                                     if not ln.startswith("VMBUS-HOST")), rest
+            if act == "boot-count" and not args:
+                return "ok %d" % self.boots, rest
             if act == "sleep" and len(args) == 1:
                 time.sleep(float(args[0]))
                 return "ok", rest
@@ -328,6 +357,9 @@ def run(a, cmd, tmpdir):
                 parts = line.split(None, 3)
                 results.append((parts[1], parts[2] if len(parts) > 2 else "FAIL",
                                 parts[3] if len(parts) > 3 else ""))
+            host.console.append(line)
+            if line.startswith("VMBUS-GUEST: start"):
+                host.boots += 1
             if line.startswith("VMBUS-GUEST: end"):
                 ended = True
             if line.startswith("VMBUS-HOST: "):
