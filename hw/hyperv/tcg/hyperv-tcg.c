@@ -398,6 +398,10 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
     }
     v = hvtcg_msr_write_rule(msr, val, cur, env->msr_hv_guest_os_id,
                              hvtcg_features(cpu), &stored);
+    if (v == HVTCG_MSR_OK &&
+        !hvtcg_msr_gpa_valid(msr, stored, cpu->phys_bits)) {
+        v = HVTCG_MSR_GP;   /* a page beyond the physical address space */
+    }
     trace_hvtcg_wrmsr(cs->cpu_index, msr, val, v);
     switch (v) {
     case HVTCG_MSR_NOT_OURS:
