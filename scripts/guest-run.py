@@ -27,6 +27,9 @@
 #     hmp COMMAND...           human-monitor-command; reply: ok (output
 #                              on the runner's log)
 #     sleep SECONDS            host-side pause
+#     reset                    system_reset; no reply (the guest reboots;
+#                              needs --reboot, or -no-reboot turns the
+#                              reset into a shutdown)
 import argparse
 import fcntl
 import json
@@ -142,8 +145,9 @@ def build_cmdline(a, tmpdir):
     append = "console=ttyS0 panic=-1 loglevel=7 vmbus.scenario=%s %s" % (a.scenario, a.append)
     cpu = a.cpu if a.cpu is not None else HV_CPU
     cmd = [a.qemu, "-M", a.machine, "-accel", accel, "-m", str(a.mem),
-           "-smp", str(a.smp), "-nodefaults", "-display", "none",
-           "-no-reboot", "-serial", "stdio",
+           "-smp", str(a.smp), "-nodefaults", "-display", "none"] + \
+          ([] if a.reboot else ["-no-reboot"]) + \
+          ["-serial", "stdio",
            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(tmpdir, "qmp.sock"),
            "-kernel", kernel, "-initrd", scenario_initrd(base, tmpdir),
            "-append", append.strip()]
@@ -167,6 +171,8 @@ def main():
     p.add_argument("--log", help="write the serial console here")
     p.add_argument("--quiet", action="store_true", help="do not echo the console")
     p.add_argument("--bzimage", action="store_true", help="boot vmlinuz instead of vmlinux")
+    p.add_argument("--reboot", action="store_true",
+                   help="let resets reboot the guest (default: -no-reboot)")
     p.add_argument("extra", nargs="*", help="extra QEMU arguments (after --)")
     a = p.parse_args()
 
@@ -273,6 +279,9 @@ class Host:
                 out = self.qmp_conn().cmd("human-monitor-command", **{"command-line": " ".join(args)})
                 self.note("hmp: %s" % out)
                 return "ok", rest
+            if act == "reset" and not args:
+                self.qmp_conn().cmd("system_reset")
+                return None, rest
             if act == "sleep" and len(args) == 1:
                 time.sleep(float(args[0]))
                 return "ok", rest
@@ -336,7 +345,8 @@ def run(a, cmd, tmpdir):
                 if log and rest:
                     for r in rest.decode("utf-8", "replace").splitlines():
                         log.write("[old qemu] %s\n" % r)
-                host.reply(reply)
+                if reply is not None:
+                    host.reply(reply)
     host.close()
     proc.wait()
     total = time.time() - t0

@@ -129,3 +129,9 @@ wrmsr() {
     done
     printf "$bytes" | dd of="/dev/cpu/$1/msr" bs=8 count=1 oflag=seek_bytes seek=$(($2)) conv=notrunc 2>/dev/null
 }
+
+# Ask the host for an action that gets no reply (reset); waits for it.
+host_action_noreply() {
+    echo "VMBUS-HOST: $*" > /dev/console
+    sleep 60
+}
