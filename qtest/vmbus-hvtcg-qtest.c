@@ -290,6 +290,19 @@ static void test_msr_hypercall(void)
                     HVTCG_MSR_NOT_OURS);
 }
 
+static void test_msr_gpa(void)
+{
+    g_assert_true(hvtcg_msr_gpa_valid(HVTCG_MSR_SIMP, 0xfffffff001ull, 40));
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_SIMP, 0x10000000001ull, 40));
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_HYPERCALL,
+                                       0xfffffffffffff001ull, 48));
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_SIEFP, 1ull << 52, 52));
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_VP_ASSIST_PAGE,
+                                       1ull << 46, 46));
+    /* not a page MSR */
+    g_assert_true(hvtcg_msr_gpa_valid(HVTCG_MSR_GUEST_OS_ID, ~0ull, 40));
+}
+
 static void test_sint_deliverable(void)
 {
     uint8_t v = 0;
@@ -409,6 +422,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/rules/msr-sint", test_msr_sint);
     qtest_add_func("/vmbus/hvtcg/rules/msr-readonly", test_msr_readonly);
     qtest_add_func("/vmbus/hvtcg/rules/msr-hypercall", test_msr_hypercall);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-gpa", test_msr_gpa);
     qtest_add_func("/vmbus/hvtcg/rules/sint-deliverable",
                    test_sint_deliverable);
     for (i = 0; i < G_N_ELEMENTS(refused); i++) {

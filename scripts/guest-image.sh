@@ -24,6 +24,7 @@ die() { echo "guest-image[$KIND]: error: $*" >&2; exit 1; }
 HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock pci_hyperv uio_hv_generic"
 # Userspace for later scenarios: kexec (unload by kexec) and the KVP/VSS daemons.
 EXTRA_PKGS="kexec-tools hyperv-daemons"
+TEST_MODULES="msr"
 
 case "$KIND" in
     trixie)   series=6.12; suite=trixie ;;
@@ -96,6 +97,8 @@ add_mod() {
     for d in $deps; do add_mod "$d"; done
 }
 for m in $HV_MODULES; do add_mod "$m"; done
+# for tests only (not loaded by load_hv_modules): /dev/cpu/N/msr
+for m in $TEST_MODULES; do add_mod "$m"; done
 for path in "${!want[@]}"; do
     rel=${path#"$kroot/lib/modules/$kver/"}
     dest="$S/lib/modules/$kver/${rel%.xz}"

@@ -36,6 +36,9 @@
 #     boot-count               how many times the guest's /init started
 #                              in this run (reboots, kexec)
 #     console-count TEXT...    how many console lines so far contain TEXT
+#     reset                    system_reset; no reply (the guest reboots;
+#                              needs --reboot, or -no-reboot turns the
+#                              reset into a shutdown)
 import argparse
 import fcntl
 import json
@@ -178,8 +181,9 @@ def main():
     p.add_argument("--log", help="write the serial console here")
     p.add_argument("--quiet", action="store_true", help="do not echo the console")
     p.add_argument("--bzimage", action="store_true", help="boot vmlinuz instead of vmlinux")
-    p.add_argument("--allow-reboot", action="store_true",
-                   help="let the guest reboot (default: a reboot ends QEMU)")
+    p.add_argument("--allow-reboot", "--reboot", dest="allow_reboot",
+                   action="store_true",
+                   help="let the guest reboot (default: -no-reboot, a reboot ends QEMU)")
     p.add_argument("extra", nargs="*", help="extra QEMU arguments (after --)")
     a = p.parse_args()
 
@@ -302,6 +306,9 @@ class Host:
                                      if not ln.startswith("VMBUS-HOST")), rest
             if act == "boot-count" and not args:
                 return "ok %d" % self.boots, rest
+            if act == "reset" and not args:
+                self.qmp_conn().cmd("system_reset")
+                return None, rest
             if act == "sleep" and len(args) == 1:
                 time.sleep(float(args[0]))
                 return "ok", rest
@@ -368,7 +375,8 @@ def run(a, cmd, tmpdir):
                 if log and rest:
                     for r in rest.decode("utf-8", "replace").splitlines():
                         log.write("[old qemu] %s\n" % r)
-                host.reply(reply)
+                if reply is not None:
+                    host.reply(reply)
     host.close()
     proc.wait()
     total = time.time() - t0

@@ -112,3 +112,26 @@ msg_burst() {
 vmbus_dev_of() {
     vmbus_devices | awk -v d="$1" '$3 == d { print $1; exit }'
 }
+
+# MSR access through /dev/cpu/N/msr (modprobe msr first; writes need
+# msr.allow_writes=on on the kernel command line to stay quiet).
+# rdmsr CPU MSR: prints 0x<16 hex digits>, or GP when the read faulted.
+rdmsr() {
+    local v
+    v=$(dd if="/dev/cpu/$1/msr" bs=8 count=1 iflag=skip_bytes skip=$(($2)) 2>/dev/null | od -An -tx8 | tr -d ' \n')
+    if [ -n "$v" ]; then echo "0x$v"; else echo GP; fi
+}
+# wrmsr CPU MSR VALUE: status 0 when written, 1 when it faulted (#GP).
+wrmsr() {
+    local v=$(($3)) i bytes=""
+    for i in 0 1 2 3 4 5 6 7; do
+        bytes="$bytes\\$(printf '%03o' $(( (v >> (8 * i)) & 255 )))"
+    done
+    printf "$bytes" | dd of="/dev/cpu/$1/msr" bs=8 count=1 oflag=seek_bytes seek=$(($2)) conv=notrunc 2>/dev/null
+}
+
+# Ask the host for an action that gets no reply (reset); waits for it.
+host_action_noreply() {
+    echo "VMBUS-HOST: $*" > /dev/console
+    sleep 60
+}

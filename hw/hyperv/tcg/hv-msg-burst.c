@@ -19,6 +19,10 @@
  * (hyperv_post_msg), the same path as the VMBus bridge's.  Not
  * migrated; do not reset the machine during a burst.
  *
+ * aeoi-hint=off (TCG only) hides HV_DEPRECATING_AEOI_RECOMMENDED from
+ * CPUID 0x40000004, so Linux programs SINT2 with auto-EOI and the
+ * auto-EOI emulation of hyperv-tcg.c is what keeps the guest alive.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
@@ -28,7 +32,9 @@
 #include "qom/object.h"
 #include "hw/qdev-properties.h"
 #include "system/reset.h"
+#include "cpu.h"
 #include "hw/hyperv/hyperv.h"
+#include "hw/hyperv/hyperv-tcg.h"
 #include "trace.h"
 
 #define TYPE_HV_MSG_BURST "x-hv-msg-burst"
@@ -38,6 +44,7 @@ struct HvMsgBurst {
     DeviceState parent_obj;
 
     uint32_t vp, sint, msgtype;
+    bool aeoi_hint;
     uint32_t remaining, delivered, retries, errors;
     HvSintRoute *route;
     QEMUBH *bh;
@@ -153,6 +160,9 @@ static void burst_realize(DeviceState *dev, Error **errp)
     }
     b->bh = qemu_bh_new(burst_post, b);
     qemu_register_reset(burst_reset, b);
+    if (!b->aeoi_hint) {
+        hyperv_tcg_test_hide_aeoi_hint(true);
+    }
 }
 
 static void burst_unrealize(DeviceState *dev)
@@ -184,6 +194,7 @@ static const Property burst_props[] = {
     DEFINE_PROP_UINT32("sint", HvMsgBurst, sint, 2),    /* VMBus's SINT */
     /* CHANNELMSG_ALLOFFERS_DELIVERED: ignored by Linux */
     DEFINE_PROP_UINT32("msgtype", HvMsgBurst, msgtype, 4),
+    DEFINE_PROP_BOOL("aeoi-hint", HvMsgBurst, aeoi_hint, true),
 };
 
 static void burst_class_init(ObjectClass *klass, void *data)

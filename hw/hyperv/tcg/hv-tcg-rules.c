@@ -216,6 +216,22 @@ HvTcgMsrVerdict hvtcg_msr_write_rule(uint32_t msr, uint64_t val, uint64_t cur,
     }
 }
 
+bool hvtcg_msr_gpa_valid(uint32_t msr, uint64_t stored, unsigned phys_bits)
+{
+    switch (msr) {
+    case HVTCG_MSR_HYPERCALL:
+    case HVTCG_MSR_VP_ASSIST_PAGE:
+    case HVTCG_MSR_SIMP:
+    case HVTCG_MSR_SIEFP:
+        if (phys_bits >= 64) {
+            return true;
+        }
+        return (stored & ~0xfffull) >> phys_bits == 0;
+    default:
+        return true;
+    }
+}
+
 bool hvtcg_sint_deliverable(uint64_t sint, uint8_t *vector)
 {
     uint8_t v = sint & HVTCG_SINT_VECTOR_MASK;

@@ -160,6 +160,13 @@ HvTcgMsrVerdict hvtcg_msr_write_rule(uint32_t msr, uint64_t val, uint64_t cur,
                                      uint64_t *stored);
 
 /*
+ * For the MSRs that hold a guest page (HYPERCALL, VP_ASSIST_PAGE, SIMP,
+ * SIEFP): false when the page in @stored lies beyond a @phys_bits wide
+ * physical address space (the write is then a #GP).
+ */
+bool hvtcg_msr_gpa_valid(uint32_t msr, uint64_t stored, unsigned phys_bits);
+
+/*
  * Does SINT register value @sint deliver an interrupt, and with which
  * vector?  (Unmasked, not polling, vector >= 16.)
  */

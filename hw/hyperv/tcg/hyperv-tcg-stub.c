@@ -57,6 +57,10 @@ void hyperv_tcg_interrupt_taken(CPUX86State *env, int intno)
 {
 }
 
+void hyperv_tcg_test_hide_aeoi_hint(bool hide)
+{
+}
+
 int hyperv_arch_sint_inject(CPUState *cs, uint32_t sint)
 {
     return 0;

@@ -102,6 +102,18 @@ static const char *const hv_feat_names[] = {
     [HYPERV_FEAT_TLBFLUSH_DIRECT] = "hv-tlbflush-direct",
 };
 
+/*
+ * Test only (x-hv-msg-burst,aeoi-hint=off): hide the AEOI-deprecation
+ * hint so that a guest programs its SINTs with auto-EOI, to exercise
+ * hyperv_tcg_interrupt_taken.
+ */
+static bool hvtcg_hide_aeoi_hint;
+
+void hyperv_tcg_test_hide_aeoi_hint(bool hide)
+{
+    hvtcg_hide_aeoi_hint = hide;
+}
+
 bool hyperv_tcg_enabled(X86CPU *cpu)
 {
     return tcg_enabled() &&
@@ -215,7 +227,7 @@ bool hyperv_tcg_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
         break;
     case HV_CPUID_ENLIGHTMENT_INFO:
         /* Always: we have no auto-EOI in the APIC (see the top). */
-        *eax = HV_DEPRECATING_AEOI_RECOMMENDED;
+        *eax = hvtcg_hide_aeoi_hint ? 0 : HV_DEPRECATING_AEOI_RECOMMENDED;
         if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RELAXED)) {
             *eax |= HV_RELAXED_TIMING_RECOMMENDED;
         }
@@ -386,6 +398,10 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
     }
     v = hvtcg_msr_write_rule(msr, val, cur, env->msr_hv_guest_os_id,
                              hvtcg_features(cpu), &stored);
+    if (v == HVTCG_MSR_OK &&
+        !hvtcg_msr_gpa_valid(msr, stored, cpu->phys_bits)) {
+        v = HVTCG_MSR_GP;   /* a page beyond the physical address space */
+    }
     trace_hvtcg_wrmsr(cs->cpu_index, msr, val, v);
     switch (v) {
     case HVTCG_MSR_NOT_OURS:

@@ -44,4 +44,7 @@ bool hyperv_tcg_hypercall(CPUX86State *env);
 /* The vCPU took hardware interrupt @intno from its APIC (auto-EOI). */
 void hyperv_tcg_interrupt_taken(CPUX86State *env, int intno);
 
+/* Test only: hide the AEOI-deprecation hint (see hv-msg-burst.c). */
+void hyperv_tcg_test_hide_aeoi_hint(bool hide);
+
 #endif
