@@ -36,6 +36,8 @@
 #     boot-count               how many times the guest's /init started
 #                              in this run (reboots, kexec)
 #     console-count TEXT...    how many console lines so far contain TEXT
+#     qmp COMMAND [JSON]       any QMP command, arguments as one JSON
+#                              object; reply: ok <JSON answer>
 #     reset                    system_reset; no reply (the guest reboots;
 #                              needs --reboot, or -no-reboot turns the
 #                              reset into a shutdown)
@@ -299,6 +301,10 @@ class Host:
                         v = len(v) if key == "len" else v[int(key)]
                     else:
                         v = v[key]
+                return "ok %s" % json.dumps(v), rest
+            if act == "qmp" and args:
+                qargs = json.loads(" ".join(args[1:])) if len(args) > 1 else {}
+                v = self.qmp_conn().cmd(args[0], **qargs)
                 return "ok %s" % json.dumps(v), rest
             if act == "console-count" and args:
                 text = " ".join(args)
