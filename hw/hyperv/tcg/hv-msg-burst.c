@@ -12,7 +12,8 @@
  *   qom-get /machine/peripheral/burst errors     posts that failed
  *   qom-get /machine/peripheral/burst busy       a burst is in progress
  *
- * Each message is a VMBus message (type HV_MESSAGE_VMBUS) whose payload
+ * Two SINT routes ("lanes") post concurrently, so the slot is found
+ * busy on nearly every round.  Each message is a VMBus message (type HV_MESSAGE_VMBUS) whose payload
  * is a bare VMBus header with msgtype @msgtype; the default 4
  * (CHANNELMSG_ALLOFFERS_DELIVERED) is ignored by Linux, so the guest's
  * VMBus state is not disturbed.  Messages go through QEMU's SynIC
@@ -40,64 +41,107 @@
 #define TYPE_HV_MSG_BURST "x-hv-msg-burst"
 OBJECT_DECLARE_SIMPLE_TYPE(HvMsgBurst, HV_MSG_BURST)
 
+/*
+ * Two lanes (two SINT routes, each with its own staging area) post
+ * concurrently, so two messages reach the vCPU's work queue together
+ * and the second finds the slot taken: the busy-slot path is hit on
+ * every round, not only when the guest happens to be slow.
+ */
+#define BURST_LANES 2
+
+typedef struct BurstLane {
+    struct HvMsgBurst *b;
+    HvSintRoute *route;
+    QEMUBH *bh;
+    bool busy;          /* a message of this lane is being posted */
+} BurstLane;
+
 struct HvMsgBurst {
     DeviceState parent_obj;
 
     uint32_t vp, sint, msgtype;
     bool aeoi_hint;
-    uint32_t remaining, delivered, retries, errors;
-    HvSintRoute *route;
-    QEMUBH *bh;
+    uint32_t to_post, delivered, retries, errors;
+    BurstLane lane[BURST_LANES];
 };
+
+static bool burst_busy(HvMsgBurst *b)
+{
+    int i;
+
+    for (i = 0; i < BURST_LANES; i++) {
+        if (b->lane[i].busy) {
+            return true;
+        }
+    }
+    return b->to_post != 0;
+}
 
 static void burst_stop(HvMsgBurst *b)
 {
-    b->remaining = 0;
-    if (b->route) {
-        hyperv_sint_route_unref(b->route);
-        b->route = NULL;
+    int i;
+
+    b->to_post = 0;
+    for (i = 0; i < BURST_LANES; i++) {
+        b->lane[i].busy = false;
+        if (b->lane[i].route) {
+            hyperv_sint_route_unref(b->lane[i].route);
+            b->lane[i].route = NULL;
+        }
     }
 }
 
-/* BH: post the next message (not from the callback: the staging area is
- * released only after it returns). */
+/*
+ * BH: (re)post this lane's message.  Not from the callback: the staging
+ * area is released only after the callback returns.
+ */
 static void burst_post(void *opaque)
 {
-    HvMsgBurst *b = opaque;
+    BurstLane *l = opaque;
+    HvMsgBurst *b = l->b;
     struct hyperv_message msg = {};
     int r;
 
-    if (!b->remaining || !b->route) {
+    if (!l->route) {
         return;
+    }
+    if (!l->busy) {
+        if (!b->to_post) {
+            return;
+        }
+        b->to_post--;
+        l->busy = true;
     }
     msg.header.message_type = HV_MESSAGE_VMBUS;
     msg.header.payload_size = 8;        /* struct vmbus_channel_message_header */
     stl_le_p(msg.payload, b->msgtype);
-    r = hyperv_post_msg(b->route, &msg);
+    r = hyperv_post_msg(l->route, &msg);
     if (r == -EAGAIN) {
-        qemu_bh_schedule(b->bh);        /* staging area still in use */
+        qemu_bh_schedule(l->bh);        /* staging area still in use */
     } else if (r < 0) {
         b->errors++;
-        burst_stop(b);
+        l->busy = false;
     }
 }
 
 static void burst_cb(void *data, int status)
 {
-    HvMsgBurst *b = data;
+    BurstLane *l = data;
+    HvMsgBurst *b = l->b;
 
-    trace_hvtcg_burst_cb(b->remaining, status);
+    trace_hvtcg_burst_cb(b->to_post, status);
     if (status == -EAGAIN) {
         b->retries++;                   /* slot was busy; guest did EOM */
-    } else if (status < 0) {
-        b->errors++;
-        b->remaining = 0;
     } else {
-        b->delivered++;
-        b->remaining--;
+        if (status < 0) {
+            b->errors++;
+        } else {
+            b->delivered++;
+        }
+        l->busy = false;
     }
-    if (b->remaining) {
-        qemu_bh_schedule(b->bh);
+    if (l->busy || b->to_post) {
+        qemu_bh_schedule(l->bh);
     }
 }
 
@@ -106,30 +150,34 @@ static void burst_set_count(Object *obj, Visitor *v, const char *name,
 {
     HvMsgBurst *b = HV_MSG_BURST(obj);
     uint32_t count;
+    int i;
 
     if (!visit_type_uint32(v, name, &count, errp)) {
         return;
     }
-    if (b->remaining) {
+    if (burst_busy(b)) {
         error_setg(errp, "a burst is in progress");
-        return;
-    }
-    if (b->sint >= HV_SINT_COUNT) {
-        error_setg(errp, "sint must be below %d", HV_SINT_COUNT);
         return;
     }
     if (!count) {
         return;
     }
-    if (!b->route) {
-        b->route = hyperv_sint_route_new(b->vp, b->sint, burst_cb, b);
-        if (!b->route) {
-            error_setg(errp, "no SynIC on VP %u", b->vp);
-            return;
+    for (i = 0; i < BURST_LANES; i++) {
+        BurstLane *l = &b->lane[i];
+
+        if (!l->route) {
+            l->route = hyperv_sint_route_new(b->vp, b->sint, burst_cb, l);
+            if (!l->route) {
+                error_setg(errp, "no SynIC on VP %u", b->vp);
+                burst_stop(b);
+                return;
+            }
         }
     }
-    b->remaining = count;
-    qemu_bh_schedule(b->bh);
+    b->to_post = count;
+    for (i = 0; i < BURST_LANES; i++) {
+        qemu_bh_schedule(b->lane[i].bh);
+    }
 }
 
 static void burst_get_u32(Object *obj, Visitor *v, const char *name,
@@ -142,7 +190,7 @@ static void burst_get_u32(Object *obj, Visitor *v, const char *name,
 
 static bool burst_get_busy(Object *obj, Error **errp)
 {
-    return HV_MSG_BURST(obj)->remaining != 0;
+    return burst_busy(HV_MSG_BURST(obj));
 }
 
 static void burst_reset(void *opaque)
@@ -153,12 +201,16 @@ static void burst_reset(void *opaque)
 static void burst_realize(DeviceState *dev, Error **errp)
 {
     HvMsgBurst *b = HV_MSG_BURST(dev);
+    int i;
 
     if (b->sint >= HV_SINT_COUNT) {
         error_setg(errp, "sint must be below %d", HV_SINT_COUNT);
         return;
     }
-    b->bh = qemu_bh_new(burst_post, b);
+    for (i = 0; i < BURST_LANES; i++) {
+        b->lane[i].b = b;
+        b->lane[i].bh = qemu_bh_new(burst_post, &b->lane[i]);
+    }
     qemu_register_reset(burst_reset, b);
     if (!b->aeoi_hint) {
         hyperv_tcg_test_hide_aeoi_hint(true);
@@ -169,9 +221,13 @@ static void burst_unrealize(DeviceState *dev)
 {
     HvMsgBurst *b = HV_MSG_BURST(dev);
 
+    int i;
+
     qemu_unregister_reset(burst_reset, b);
     burst_stop(b);
-    qemu_bh_delete(b->bh);
+    for (i = 0; i < BURST_LANES; i++) {
+        qemu_bh_delete(b->lane[i].bh);
+    }
 }
 
 static void burst_init(Object *obj)

@@ -36,7 +36,7 @@ else
         result migrate FAIL "host: $out"
     fi
     set -- $(msg_burst 100)
-    if [ "$1" -ge 100 ] && [ "$3" = 0 ]; then
+    if [ "$1" -ge 100 ] && [ "$3" = 0 ] && [ "${2:-0}" -gt 0 ]; then
         result synic_after_migration PASS "delivered=$1 retries=$2 errors=$3 hyp_irqs=+$(( $(hyp_interrupts) - irq0 ))"
     else
         result synic_after_migration FAIL "delivered=$1 retries=$2 errors=$3"

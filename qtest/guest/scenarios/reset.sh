@@ -4,7 +4,9 @@
 # (which Linux never uses), then the host resets the machine.  Second
 # boot (the burst device's counter tells which boot this is): SINT5 is
 # masked again, Hyper-V is detected, VMBus reconnects, a second burst
-# is delivered.  Run with --reboot --append=msr.allow_writes=on and
+# is delivered.  The reset comes in the middle of a long burst, so a
+# message may be waiting for an EOM that never comes (QEMU used to
+# assert there).  Run with --reboot --append=msr.allow_writes=on and
 # -device x-hv-msg-burst,id=burst.
 load_hv_modules > /dev/null
 modprobe msr
@@ -18,6 +20,8 @@ if [ "$n" = 0 ]; then
     else
         result before_reset FAIL "delivered=$1 sint5=$(rdmsr 0 0x40000095)"
     fi
+    host_action qom-set /machine/peripheral/burst count 1000000 > /dev/null
+    usleep 200000
     host_action_noreply reset
     result reset FAIL "the host did not reset the machine"
 else
@@ -28,9 +32,9 @@ else
         result sint_cleared_by_reset FAIL "SINT5 $s5 after reset (want 0x10000)"
     fi
     set -- $(msg_burst 50)
-    if hyperv_detected && [ -n "$(vmbus_version)" ] && [ "$1" = 100 ] && [ "$3" = 0 ]; then
-        result after_reset PASS "Hyper-V detected, Vmbus version:$(vmbus_version), second burst delivered (total $1)"
+    if hyperv_detected && [ -n "$(vmbus_version)" ] && [ "$1" = $((n + 50)) ]; then
+        result after_reset PASS "Hyper-V detected, Vmbus version:$(vmbus_version), burst after reset delivered (total $1, $n before)"
     else
-        result after_reset FAIL "vmbus '$(vmbus_version)' delivered=$1 errors=$3"
+        result after_reset FAIL "vmbus '$(vmbus_version)' delivered=$1 (want $((n + 50))) errors=$3"
     fi
 fi
