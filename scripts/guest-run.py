@@ -27,6 +27,8 @@
 #     hmp COMMAND...           human-monitor-command; reply: ok (output
 #                              on the runner's log)
 #     sleep SECONDS            host-side pause
+#     pause SECONDS            stop the VM, wait, cont (the guest's clock
+#                              falls behind; reply once it runs again)
 #     qmp-get COMMAND PATH     run a query command without arguments and
 #                              reply with one value of its answer: PATH is
 #                              keys and list indexes joined by '.', and
@@ -36,6 +38,22 @@
 #     boot-count               how many times the guest's /init started
 #                              in this run (reboots, kexec)
 #     console-count TEXT...    how many console lines so far contain TEXT
+#   hv_sock peers (the hv-sock device's path= is read from the QEMU
+#   command line; each peer runs in the background, keyed by PORT):
+#     hvsock-listen PORT MODE [N [COUNT]]
+#                              listen on PATH_PORT (what a guest connect()
+#                              to vsock port PORT reaches) for COUNT
+#                              connections (default 1), each handled by MODE
+#     hvsock-connect PORT MODE [N]
+#                              connect through PATH ("CONNECT PORT" /
+#                              "OK n") to a guest listening on PORT
+#     hvsock-wait PORT [SECS]  wait for the peer; reply: ok BYTES SHA256
+#                              CONNS (data received, or sent for 'source')
+#   MODEs: sink (read to EOF), source N (send N random bytes, shut down
+#   writing, read to EOF), echo (send back what arrives), cut N (read N
+#   bytes, then close mid-transfer).
+#   In the QEMU arguments @TMPDIR@ becomes this run's private directory
+#   (e.g. -device hv-sock,path=@TMPDIR@/hvs).
 #     qmp COMMAND [JSON]       any QMP command, arguments as one JSON
 #                              object; reply: ok <JSON answer>
 #     reset                    system_reset; no reply (the guest reboots;
@@ -43,6 +61,7 @@
 #                              reset into a shutdown)
 import argparse
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -51,6 +70,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +143,30 @@ class QMP:
             pass
 
 
+def cpio_gz(stage, paths):
+    """A gzip'ed newc cpio of 'paths' (relative to 'stage')."""
+    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"],
+                          cwd=stage, input="\n".join(paths).encode(), check=True,
+                          stdout=subprocess.PIPE).stdout
+    return subprocess.run(["gzip", "-1"], input=cpio, stdout=subprocess.PIPE,
+                          check=True).stdout
+
+
+def kexec_initrd(initrd, vmlinuz, tmpdir):
+    """'initrd' plus /boot/vmlinuz and /boot/initrd.gz (= 'initrd'), so a
+    scenario can kexec into the same kernel with the same initramfs."""
+    stage = os.path.join(tmpdir, "kexec-stage")
+    os.makedirs(os.path.join(stage, "boot"))
+    shutil.copy(vmlinuz, os.path.join(stage, "boot", "vmlinuz"))
+    shutil.copy(initrd, os.path.join(stage, "boot", "initrd.gz"))
+    out = os.path.join(tmpdir, "initrd-kexec.gz")
+    with open(out, "wb") as f:
+        with open(initrd, "rb") as b:
+            f.write(b.read())
+        f.write(cpio_gz(stage, ["boot", "boot/vmlinuz", "boot/initrd.gz"]))
+    return out
+
+
 def scenario_initrd(base, tmpdir):
     """The image's initrd with /scenarios appended as a second cpio."""
     stage = os.path.join(tmpdir, "stage")
@@ -145,6 +189,9 @@ def scenario_initrd(base, tmpdir):
 
 def build_cmdline(a, tmpdir):
     gdir = os.path.join(ROOT, "build", "guests", a.guest)
+    initrd = scenario_initrd(os.path.join(gdir, "initrd.gz"), tmpdir)
+    if a.kexec_files:
+        initrd = kexec_initrd(initrd, os.path.join(gdir, "vmlinuz"), tmpdir)
     kernel = os.path.join(gdir, "vmlinuz" if a.bzimage else "vmlinux")
     base = os.path.join(gdir, "initrd.gz")
     for f in (a.qemu, kernel, base):
@@ -159,18 +206,24 @@ def build_cmdline(a, tmpdir):
            "-smp", str(a.smp), "-nodefaults", "-display", "none",
            "-serial", "stdio",
            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(tmpdir, "qmp.sock"),
-           "-kernel", kernel, "-initrd", scenario_initrd(base, tmpdir),
+           "-kernel", kernel, "-initrd", initrd,
            "-append", append.strip()]
     if cpu:
         cmd += ["-cpu", cpu + (",kvm=off" if accel == "kvm" else "")]
     if not a.allow_reboot:
         cmd += ["-no-reboot"]
-    return cmd + a.extra
+    return cmd + [x.replace("@TMPDIR@", tmpdir) for x in a.extra]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--guest", default="trixie", choices=["trixie", "bookworm"])
+    p.add_argument("--guest", default="trixie",
+                   help="build/guests/GUEST: trixie, bookworm, or the OUTDIR name "
+                        "of 'guest-image.sh custom'")
+    p.add_argument("--kernel", help="boot this kernel (ELF vmlinux: PVH, or a bzImage) "
+                                    "instead of the guest's")
+    p.add_argument("--initrd", help="this initramfs instead of the guest's; it needs our "
+                                    "/init (guest-image.sh builds one)")
     p.add_argument("--scenario", default="info")
     p.add_argument("--qemu", default=DEFAULT_QEMU)
     p.add_argument("--accel", default="auto", help="tcg, kvm or auto")
@@ -186,15 +239,117 @@ def main():
     p.add_argument("--allow-reboot", "--reboot", dest="allow_reboot",
                    action="store_true",
                    help="let the guest reboot (default: -no-reboot, a reboot ends QEMU)")
+    p.add_argument("--expect-shutdown", metavar="REASON",
+                   help="QEMU must end with a SHUTDOWN event of this reason "
+                        "(guest-shutdown: the guest powered off; guest-reset: "
+                        "it rebooted under -no-reboot); adds result qemu_exit. "
+                        "Needs a QMP host action earlier in the run")
+    p.add_argument("--kexec-files", action="store_true",
+                   help="put the kernel (bzImage) and initrd into the guest's "
+                        "/boot, for scenarios that kexec")
     p.add_argument("extra", nargs="*", help="extra QEMU arguments (after --)")
     a = p.parse_args()
 
+    gdir = os.path.join(ROOT, "build", "guests", a.guest)
+    if not (a.kernel and a.initrd) and not os.path.isdir(gdir):
+        raise SystemExit("guest-run: no guest image %s (run 'make guests', or "
+                         "scripts/guest-image.sh custom %s KERNEL.deb|DIR)" % (gdir, gdir))
+
+    def override_guest(tmpdir):
+        """A guest directory of links: --kernel/--initrd, the rest from gdir."""
+        d = os.path.join(tmpdir, "guest")
+        os.makedirs(d)
+        for name, given in (("vmlinux", a.kernel), ("vmlinuz", a.kernel),
+                            ("initrd.gz", a.initrd)):
+            src = os.path.abspath(given) if given else os.path.join(gdir, name)
+            if os.path.exists(src):
+                os.symlink(src, os.path.join(d, name))
+        return d
+
     tmpdir = tempfile.mkdtemp(prefix="vmbus-run.")
     try:
+        if a.kernel or a.initrd:
+            a.guest = override_guest(tmpdir)   # absolute: os.path.join keeps it
         cmd = build_cmdline(a, tmpdir)
         return run(a, cmd, tmpdir)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+class HvSockPeer(threading.Thread):
+    """A host-side hv_sock peer over the hv-sock device's AF_UNIX sockets."""
+
+    def __init__(self, path, port, mode, n, count, connect):
+        super().__init__(daemon=True)
+        self.path, self.port, self.mode, self.n = path, port, mode, n
+        self.count, self.connect = count, connect
+        self.bytes, self.conns, self.error = 0, 0, None
+        self.sha = hashlib.sha256()
+        self.lsock = None
+        if not connect:
+            lpath = "%s_%d" % (path, port)
+            try:
+                os.unlink(lpath)
+            except OSError:
+                pass
+            self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.lsock.bind(lpath)
+            self.lsock.listen(16)
+
+    def handle(self, s):
+        s.settimeout(300)
+        if self.mode == "source":
+            left = self.n
+            while left:
+                chunk = os.urandom(min(left, 65536))
+                s.sendall(chunk)
+                self.sha.update(chunk)
+                self.bytes += len(chunk)
+                left -= len(chunk)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+            return
+        while True:
+            want = 65536
+            if self.mode == "cut":
+                want = min(want, self.n - self.bytes)
+                if want <= 0:
+                    return          # close mid-transfer
+            d = s.recv(want)
+            if not d:
+                return
+            self.sha.update(d)
+            self.bytes += len(d)
+            if self.mode == "echo":
+                s.sendall(d)
+
+    def run(self):
+        try:
+            for _ in range(self.count):
+                if self.connect:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.settimeout(60)
+                    s.connect(self.path)
+                    s.sendall(b"CONNECT %d\n" % self.port)
+                    line = b""
+                    while not line.endswith(b"\n"):
+                        d = s.recv(1)
+                        if not d:
+                            raise RuntimeError("no OK from hv-sock (guest not listening?)")
+                        line += d
+                    if not line.startswith(b"OK "):
+                        raise RuntimeError("handshake: %r" % line)
+                else:
+                    s, _ = self.lsock.accept()
+                self.conns += 1
+                with s:
+                    self.handle(s)
+        except Exception as e:  # noqa: BLE001 -- reported by hvsock-wait
+            self.error = str(e)
+        finally:
+            if self.lsock:
+                self.lsock.close()
 
 
 class Host:
@@ -208,6 +363,7 @@ class Host:
         self.migrations = 0
         self.boots = 0
         self.console = []
+        self.hvsock = {}
         self.start(cmd)
 
     def start(self, cmd):
@@ -315,12 +471,62 @@ class Host:
             if act == "reset" and not args:
                 self.qmp_conn().cmd("system_reset")
                 return None, rest
+            if act in ("hvsock-listen", "hvsock-connect") and len(args) >= 2:
+                path = self.hvsock_path()
+                n = int(args[2]) if len(args) > 2 else 0
+                count = int(args[3]) if len(args) > 3 else 1
+                peer = HvSockPeer(path, int(args[0]), args[1], n, count,
+                                  act == "hvsock-connect")
+                self.hvsock[int(args[0])] = peer
+                peer.start()
+                return "ok", rest
+            if act == "hvsock-wait" and args:
+                peer = self.hvsock.pop(int(args[0]))
+                peer.join(float(args[1]) if len(args) > 1 else 120)
+                if peer.is_alive():
+                    raise RuntimeError("hv_sock peer still running")
+                if peer.error:
+                    raise RuntimeError(peer.error)
+                return "ok %d %s %d" % (peer.bytes, peer.sha.hexdigest(), peer.conns), rest
             if act == "sleep" and len(args) == 1:
                 time.sleep(float(args[0]))
+                return "ok", rest
+            if act == "pause" and len(args) == 1:
+                q = self.qmp_conn()
+                q.cmd("stop")
+                time.sleep(float(args[0]))
+                q.cmd("cont")
                 return "ok", rest
             raise RuntimeError("unknown action or arguments: %s" % " ".join(words))
         except Exception as e:  # noqa: BLE001 -- any failure goes back to the guest
             return "error %s" % str(e).replace("\n", " "), rest
+
+    def hvsock_path(self):
+        """path= of the first -device hv-sock on the command line."""
+        for arg in self.cmd:
+            if arg.startswith("hv-sock,"):
+                for kv in arg.split(","):
+                    if kv.startswith("path="):
+                        return kv[5:]
+        raise RuntimeError("no -device hv-sock,path=... on the command line")
+
+    def shutdown_verdict(self, want):
+        """Result line for --expect-shutdown from QEMU's SHUTDOWN events."""
+        q = self.qmp
+        if q is not None:
+            try:
+                q.sock.settimeout(5)
+                for line in q.f:
+                    r = json.loads(line)
+                    if "event" in r:
+                        q.events.append(r)
+            except (OSError, ValueError):
+                pass
+        reasons = [e.get("data", {}).get("reason") for e in (q.events if q else [])
+                   if e.get("event") == "SHUTDOWN"]
+        return ("qemu_exit", "PASS" if want in reasons else "FAIL",
+                "rc=%s SHUTDOWN reason %s (expected %s)" %
+                (self.proc.returncode, ",".join(map(str, reasons)) or "none", want))
 
     def close(self):
         if self.qmp:
@@ -383,6 +589,10 @@ def run(a, cmd, tmpdir):
                         log.write("[old qemu] %s\n" % r)
                 if reply is not None:
                     host.reply(reply)
+    if a.expect_shutdown and not timed_out:
+        proc.wait()
+        results.append(host.shutdown_verdict(a.expect_shutdown))
+        print("VMBUS-RESULT: %s %s %s" % results[-1], flush=True)
     host.close()
     proc.wait()
     total = time.time() - t0
