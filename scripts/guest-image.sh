@@ -22,9 +22,10 @@ say() { echo "guest-image[$KIND]: $*"; }
 die() { echo "guest-image[$KIND]: error: $*" >&2; exit 1; }
 
 HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock pci_hyperv uio_hv_generic"
-# Userspace for later scenarios: kexec (unload by kexec) and the KVP/VSS daemons.
-EXTRA_PKGS="kexec-tools hyperv-daemons"
-TEST_MODULES="msr"
+# Userspace for later scenarios: kexec (unload by kexec), the KVP/VSS daemons,
+# socat (VSOCK-CONNECT/VSOCK-LISTEN for hv_sock tests).
+EXTRA_PKGS="kexec-tools hyperv-daemons socat"
+TEST_MODULES="msr e1000"   # e1000: the TCP baseline of scripts/bench-hvsock.sh
 
 case "$KIND" in
     trixie)   series=6.12; suite=trixie ;;
@@ -122,7 +123,7 @@ for p in $EXTRA_PKGS; do
 done
 for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
          usr/libexec/hypervkvpd/hv_get_dhcp_info usr/libexec/hypervkvpd/hv_get_dns_info \
-         usr/libexec/hypervkvpd/hv_set_ifconfig; do
+         usr/libexec/hypervkvpd/hv_set_ifconfig usr/bin/socat; do
     [ -e "$WORK/x/$b" ] || continue
     mkdir -p "$S/$(dirname "$b")"
     cp -a "$WORK/x/$b" "$S/$b"

@@ -315,6 +315,14 @@ static void vmbus_host_chan_released(void *opaque, VmbcChannel *cc)
     vmbus_chan_released_hook(opaque, cc);
 }
 
+static uint32_t vmbus_host_tl_connect(void *opaque,
+                                      const VmbWireGuid *endpoint,
+                                      const VmbWireGuid *service,
+                                      void **chan_opaque)
+{
+    return vmbus_bus_tl_connect(opaque, endpoint, service, chan_opaque);
+}
+
 static void vmbus_host_conn_state_changed(void *opaque)
 {
     VMBusHost *h = opaque;
@@ -342,6 +350,7 @@ const VmbcOps vmbus_host_ops = {
     .chan_close = vmbus_host_chan_close,
     .chan_notify = vmbus_host_chan_notify,
     .chan_released = vmbus_host_chan_released,
+    .tl_connect = vmbus_host_tl_connect,
     .conn_state_changed = vmbus_host_conn_state_changed,
     .trace = vmbus_host_trace,
     .guest_error = vmbus_host_guest_error,

@@ -42,6 +42,10 @@ struct VMBusChannel {
     uint16_t index;                 /* 0 = primary */
     VmbcChannel *core;              /* NULL until offered */
     bool released;                  /* core dropped it (rescind done) */
+    /* Dynamic channels (vmbus_device_add_channel / tl_connect). */
+    bool dynamic;
+    bool rescind_sent;              /* vmbus_channel_rescind called */
+    void *opaque;
 
     /* Guest signals: HvSignalEvent on the channel's connection id. */
     EventNotifier notifier;
@@ -119,5 +123,7 @@ void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc);
 int vmbus_channel_remap(VMBusChannel *chan);
 VMBusHost *vmbus_host_of(VMBusDevice *dev);
 void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan);
+uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
+                              const VmbWireGuid *service, void **chan_opaque);
 
 #endif
