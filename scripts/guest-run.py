@@ -38,6 +38,8 @@
 #     boot-count               how many times the guest's /init started
 #                              in this run (reboots, kexec)
 #     console-count TEXT...    how many console lines so far contain TEXT
+#     restart-after-poweroff   when QEMU next exits, start it again with
+#                              the same command line (hibernation to disk)
 #   hv_sock peers (the hv-sock device's path= is read from the QEMU
 #   command line; each peer runs in the background, keyed by PORT):
 #     hvsock-listen PORT MODE [N [COUNT]]
@@ -212,6 +214,11 @@ def build_cmdline(a, tmpdir):
         cmd += ["-cpu", cpu + (",kvm=off" if accel == "kvm" else "")]
     if not a.allow_reboot:
         cmd += ["-no-reboot"]
+    if a.scratch_disk:
+        disk = os.path.join(tmpdir, "scratch.img")
+        with open(disk, "wb") as f:
+            f.truncate(a.scratch_disk << 20)
+        cmd += ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % disk]
     return cmd + [x.replace("@TMPDIR@", tmpdir) for x in a.extra]
 
 
@@ -244,6 +251,9 @@ def main():
                         "(guest-shutdown: the guest powered off; guest-reset: "
                         "it rebooted under -no-reboot); adds result qemu_exit. "
                         "Needs a QMP host action earlier in the run")
+    p.add_argument("--scratch-disk", type=int, metavar="MB",
+                   help="a zeroed raw disk of MB MiB as the guest's virtio-blk "
+                        "/dev/vda, kept across QEMU restarts of this run")
     p.add_argument("--kexec-files", action="store_true",
                    help="put the kernel (bzImage) and initrd into the guest's "
                         "/boot, for scenarios that kexec")
@@ -362,6 +372,7 @@ class Host:
         self.qmp = None
         self.migrations = 0
         self.boots = 0
+        self.restart_after_exit = False
         self.console = []
         self.hvsock = {}
         self.start(cmd)
@@ -370,6 +381,15 @@ class Host:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.qmp = None
+
+    def restart(self):
+        if self.qmp:
+            self.qmp.close()
+        try:
+            os.unlink(os.path.join(self.tmpdir, "qmp.sock"))
+        except OSError:
+            pass
+        self.start(self.cmd)
 
     def qmp_conn(self):
         if self.qmp is None:
@@ -466,6 +486,9 @@ class Host:
                 text = " ".join(args)
                 return "ok %d" % sum(text in ln for ln in self.console
                                      if not ln.startswith("VMBUS-HOST")), rest
+            if act == "restart-after-poweroff" and not args:
+                self.restart_after_exit = True
+                return "ok", rest
             if act == "boot-count" and not args:
                 return "ok %d" % self.boots, rest
             if act == "reset" and not args:
@@ -552,13 +575,20 @@ def run(a, cmd, tmpdir):
             proc.kill()
             break
         r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
-        if not r:
-            if proc.poll() is not None:
-                break
-            continue
-        chunk = os.read(proc.stdout.fileno(), 65536)
-        if not chunk:
+        chunk = os.read(proc.stdout.fileno(), 65536) if r else b""
+        if not chunk and (r or proc.poll() is not None):
+            if host.restart_after_exit:
+                # The guest powered off on purpose (hibernation to disk):
+                # start a new QEMU process with the same command line.
+                host.restart_after_exit = False
+                proc.wait()
+                host.note("QEMU exited (%s); starting it again" % proc.returncode)
+                host.restart()
+                proc = host.proc
+                continue
             break
+        if not chunk:
+            continue
         buf += chunk
         while b"\n" in buf:
             raw, buf = buf.split(b"\n", 1)
