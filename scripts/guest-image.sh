@@ -27,9 +27,10 @@ say() { echo "guest-image[$KIND]: $*"; }
 die() { echo "guest-image[$KIND]: error: $*" >&2; exit 1; }
 
 HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock pci_hyperv uio_hv_generic"
-# Userspace for later scenarios: kexec (unload by kexec) and the KVP/VSS daemons.
-EXTRA_PKGS="kexec-tools hyperv-daemons"
-TEST_MODULES="msr"
+# Userspace for later scenarios: kexec (unload by kexec), the KVP/VSS daemons,
+# socat (VSOCK-CONNECT/VSOCK-LISTEN for hv_sock tests).
+EXTRA_PKGS="kexec-tools hyperv-daemons socat"
+TEST_MODULES="msr e1000 virtio_pci virtio_blk"   # e1000: the TCP baseline of scripts/bench-hvsock.sh; virtio_blk: the swap disk of hibernation to disk
 
 CUSTOM=
 case "$KIND" in
@@ -59,6 +60,9 @@ fi
 
 inputs="$kpkg $meta $(dpkg-query -W -f='${Version}' busybox-static)"
 for p in $EXTRA_PKGS; do inputs="$inputs $p=$(apt-cache policy "$p" | sed -n 's/ *Candidate: //p')"; done
+# The host libraries the userspace binaries are copied with (bootstrap.sh).
+hostlibs=$(apt-cache depends $EXTRA_PKGS 2>/dev/null | sed -n 's/^ *Depends: \(lib[^ <>]*\)$/\1/p' | sort -u)
+inputs="$inputs $(dpkg-query -W -f='${Package}=${Version},' $hostlibs 2>/dev/null)"
 inputs="$inputs $(cat "$ROOT/scripts/guest-image.sh" "$ROOT/scripts/extract-vmlinux.py" "$ROOT"/scripts/guest/* | sha256sum | cut -c1-16)"
 if [ -f "$OUT/.inputs" ] && [ "$(cat "$OUT/.inputs")" = "$inputs" ] && [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinux" ]; then
     exit 0
@@ -157,10 +161,13 @@ for p in $EXTRA_PKGS; do
 done
 for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
          usr/libexec/hypervkvpd/hv_get_dhcp_info usr/libexec/hypervkvpd/hv_get_dns_info \
-         usr/libexec/hypervkvpd/hv_set_ifconfig; do
+         usr/libexec/hypervkvpd/hv_set_ifconfig usr/bin/socat; do
     [ -e "$WORK/x/$b" ] || continue
     mkdir -p "$S/$(dirname "$b")"
     cp -a "$WORK/x/$b" "$S/$b"
+    if ldd "$WORK/x/$b" 2>/dev/null | grep -q "not found"; then
+        die "$b needs host libraries that are missing ($(ldd "$WORK/x/$b" | grep "not found" | awk '{print $1}' | tr '\n' ' ')); run scripts/bootstrap.sh"
+    fi
     { ldd "$WORK/x/$b" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
         mkdir -p "$S/$(dirname "$lib")"
         cp -L "$lib" "$S/$lib"
