@@ -50,7 +50,13 @@
 #                              connect through PATH ("CONNECT PORT" /
 #                              "OK n") to a guest listening on PORT
 #     hvsock-wait PORT [SECS]  wait for the peer; reply: ok BYTES SHA256
-#                              CONNS (data received, or sent for 'source')
+#                              CONNS MS (data received, or sent for
+#                              'source'; MS from the first byte to the end)
+#     tcp-listen PORT MODE [N [COUNT]], tcp-connect PORT MODE [N]
+#                              the same over TCP on 127.0.0.1:PORT (the
+#                              guest reaches it as 10.0.2.2:PORT through
+#                              -netdev user; tcp-connect needs a hostfwd
+#                              to the guest); hvsock-wait PORT waits
 #   MODEs: sink (read to EOF), source N (send N random bytes, shut down
 #   writing, read to EOF), echo (send back what arrives), cut N (read N
 #   bytes, then close mid-transfer).
@@ -289,14 +295,20 @@ def main():
 class HvSockPeer(threading.Thread):
     """A host-side hv_sock peer over the hv-sock device's AF_UNIX sockets."""
 
-    def __init__(self, path, port, mode, n, count, connect):
+    def __init__(self, path, port, mode, n, count, connect, tcp=False):
         super().__init__(daemon=True)
         self.path, self.port, self.mode, self.n = path, port, mode, n
-        self.count, self.connect = count, connect
+        self.count, self.connect, self.tcp = count, connect, tcp
         self.bytes, self.conns, self.error = 0, 0, None
         self.sha = hashlib.sha256()
+        self.t_first = self.t_end = None
         self.lsock = None
-        if not connect:
+        if tcp and not connect:
+            self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.lsock.bind(("127.0.0.1", port))
+            self.lsock.listen(16)
+        elif not connect:
             lpath = "%s_%d" % (path, port)
             try:
                 os.unlink(lpath)
@@ -310,6 +322,7 @@ class HvSockPeer(threading.Thread):
         s.settimeout(300)
         if self.mode == "source":
             left = self.n
+            self.t_first = time.time()
             while left:
                 chunk = os.urandom(min(left, 65536))
                 s.sendall(chunk)
@@ -319,6 +332,7 @@ class HvSockPeer(threading.Thread):
             s.shutdown(socket.SHUT_WR)
             while s.recv(65536):
                 pass
+            self.t_end = time.time()
             return
         while True:
             want = 65536
@@ -328,7 +342,10 @@ class HvSockPeer(threading.Thread):
                     return          # close mid-transfer
             d = s.recv(want)
             if not d:
+                self.t_end = time.time()
                 return
+            if self.t_first is None:
+                self.t_first = time.time()
             self.sha.update(d)
             self.bytes += len(d)
             if self.mode == "echo":
@@ -337,7 +354,9 @@ class HvSockPeer(threading.Thread):
     def run(self):
         try:
             for _ in range(self.count):
-                if self.connect:
+                if self.connect and self.tcp:
+                    s = socket.create_connection(("127.0.0.1", self.port), 60)
+                elif self.connect:
                     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     s.settimeout(60)
                     s.connect(self.path)
@@ -494,12 +513,14 @@ class Host:
             if act == "reset" and not args:
                 self.qmp_conn().cmd("system_reset")
                 return None, rest
-            if act in ("hvsock-listen", "hvsock-connect") and len(args) >= 2:
-                path = self.hvsock_path()
+            if act in ("hvsock-listen", "hvsock-connect", "tcp-listen",
+                       "tcp-connect") and len(args) >= 2:
+                tcp = act.startswith("tcp-")
+                path = None if tcp else self.hvsock_path()
                 n = int(args[2]) if len(args) > 2 else 0
                 count = int(args[3]) if len(args) > 3 else 1
                 peer = HvSockPeer(path, int(args[0]), args[1], n, count,
-                                  act == "hvsock-connect")
+                                  act.endswith("-connect"), tcp)
                 self.hvsock[int(args[0])] = peer
                 peer.start()
                 return "ok", rest
@@ -510,7 +531,8 @@ class Host:
                     raise RuntimeError("hv_sock peer still running")
                 if peer.error:
                     raise RuntimeError(peer.error)
-                return "ok %d %s %d" % (peer.bytes, peer.sha.hexdigest(), peer.conns), rest
+                ms = (peer.t_end - peer.t_first) * 1000 if peer.t_first and peer.t_end else 0
+                return "ok %d %s %d %d" % (peer.bytes, peer.sha.hexdigest(), peer.conns, ms), rest
             if act == "sleep" and len(args) == 1:
                 time.sleep(float(args[0]))
                 return "ok", rest
