@@ -207,6 +207,22 @@ if [ $ok = 1 ]; then
         result ic_reload FAIL "no heartbeat after $cycles cycles ($1 -> $2)"
     fi
 fi
+# -- hot-plug: device_del rescinds hv-vss, device_add offers it again
+vss_dev() { vmbus_devices | awk '$2 == "{35fa2e29-ea23-4236-96ae-3a6ebacba440}" { print $1 }'; }
+dmesg -c > /dev/null
+if ! out=$(host_action qmp device_del '{"id": "vss"}'); then
+    result ic_hotplug FAIL "device_del: $out"
+elif ! wait_for '[ -z "$(vss_dev)" ]' 20; then
+    result ic_hotplug FAIL "hv-vss still in the guest after device_del"
+elif ! out=$(host_action qmp device_add '{"driver": "hv-vss", "id": "vss2"}'); then
+    result ic_hotplug FAIL "device_add: $out"
+elif wait_for '[ -n "$(vss_dev)" ] && dmesg | grep -q "VSS IC version"' 20 &&
+     wait_for '[ "$(qget vss2 state)" = "\"ready\"" ]' 10; then
+    result ic_hotplug PASS "hv-vss unplugged (rescinded) and plugged again as $(vss_dev), negotiated"
+else
+    result ic_hotplug FAIL "hv-vss not back: $(vss_dev) $(qget vss2 state)"
+fi
+
 errs=""
-for d in hb sd ts kvp vss; do errs="$errs $d=$(qget $d guest-errors)"; done
+for d in hb sd ts kvp; do errs="$errs $d=$(qget $d guest-errors)"; done
 info ic_guest_errors "$errs"
