@@ -689,6 +689,11 @@ static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_SIZE("gpadl-quota", VMBusBridge, gpadl_quota, 0),
     /* MMIO window in the ACPI _CRS (for devices with mmio_megabytes). */
     DEFINE_PROP_SIZE("mmio-size", VMBusBridge, mmio_size, 0),
+    /* Offer device channels with monitor_allocated: the guest then signals
+     * through the monitor page (polled every monitor-latency, in 100 ns
+     * units; 0 = 100 us) instead of HvSignalEvent. */
+    DEFINE_PROP_BOOL("monitor", VMBusBridge, monitor, false),
+    DEFINE_PROP_UINT16("monitor-latency", VMBusBridge, monitor_latency, 0),
 };
 
 static void vmbus_bridge_class_init(ObjectClass *klass, void *data)

@@ -985,6 +985,10 @@ static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
         p.flags = vdc->channel_flags;
         p.mmio_megabytes = vdc->mmio_size_mb;
         p.subchannel_index = i;
+        /* monitor=on: the guest signals through the monitor page, which
+         * the core polls at the given latency (no hypercall). */
+        p.monitor_allocated = h->bridge->monitor;
+        p.monitor_latency = h->bridge->monitor_latency;
         p.dev_opaque = chan;
         chan->core = vmbc_offer(h->core, &p, &gerr);
         if (!chan->core) {
