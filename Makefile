@@ -16,7 +16,7 @@ RESULTS := build/results
 export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all run check check-unit check-qtest check-guest check-guest-long bench qemu qemu-only \
+.PHONY: all run check check-unit check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
         core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
 
 all: qemu core
@@ -36,9 +36,10 @@ qemu: configure
 	@$(MAKE) --no-print-directory qemu-only
 
 qemu-only:
-	@echo "make: building QEMU (build/qemu-build; first build takes minutes)"
-	@ninja -C build/qemu-build qemu-system-x86_64 > build/qemu-build.log 2>&1 || \
-	  { tail -30 build/qemu-build.log; echo "make: QEMU build failed; log: build/qemu-build.log"; exit 1; }
+	@echo "make: building QEMU in build/qemu-build (cold: ~1600 steps, a few minutes on 2 cores; seconds with ccache)"
+	@$(PY) scripts/ninja-progress.py --log build/qemu-build.log --what "QEMU build" \
+	    --hint "make: fix the error above (after a QEMU source change: ./configure), then run 'make qemu' again" \
+	    -- ninja -C build/qemu-build qemu-system-x86_64
 	@cmp -s build/qemu-build/qemu-system-x86_64 $(QEMU) || cp build/qemu-build/qemu-system-x86_64 $(QEMU)
 	@echo "make: $(QEMU) ready"
 
@@ -81,14 +82,24 @@ check-guest-long: qemu guests
 	@$(PY) scripts/check.py guest qtest/guest/tests-long.list $(RESULTS)/guest-long.txt
 	@$(PY) scripts/check.py summary $(RESULTS)/guest-long.txt
 
+check-libvirt: qemu guest-trixie
+	@mkdir -p $(RESULTS)
+	@rm -f $(RESULTS)/libvirt.txt
+	@echo "== libvirt test"
+	@scripts/check-libvirt.sh $(RESULTS)/libvirt.txt
+
+docs:
+	@scripts/build-docs.sh
+
 # Every ring runs even when an earlier one failed; the summary decides.
 check:
 	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory check-unit || true
 	@$(MAKE) --no-print-directory check-qtest || true
 	@$(MAKE) --no-print-directory check-guest || true
+	@$(MAKE) --no-print-directory check-libvirt || true
 	@echo "== summary"
-	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt
+	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt $(RESULTS)/libvirt.txt
 
 bench: core
 	@for b in build/core/tests/bench/bench-*; do [ -x $$b ] && [ -f $$b ] && { echo "== $$(basename $$b)"; $$b; }; done
