@@ -378,6 +378,36 @@ static void test_hostile_heartbeat(void)
         }
         assert_state(g, "ready");
     }
+    /* A guest that stops answering shows as stalled after 3 intervals. */
+    {
+        QDict *rsp;
+        uint64_t seq;
+
+        len = host_pkt(g, buf, sizeof(buf), &trans);
+        seq = ldq_le_p(buf + VMBIC_HDR_SIZE);
+        qtest_clock_step(g->qts, 1500 * 1000000LL);
+        rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
+                        "{'path': '/machine/peripheral/hb', "
+                        "'property': 'stalled'}}");
+        g_assert(!qdict_get_bool(rsp, "return"));
+        qobject_unref(rsp);
+        qtest_clock_step(g->qts, 1000 * 1000000LL);
+        rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
+                        "{'path': '/machine/peripheral/hb', "
+                        "'property': 'stalled'}}");
+        g_assert(qdict_get_bool(rsp, "return"));
+        qobject_unref(rsp);
+        /* a late but good answer ends the stall */
+        buf[VMBIC_OFF_FLAGS] = VMBIC_FLAG_TRANSACTION | VMBIC_FLAG_RESPONSE;
+        stq_le_p(buf + VMBIC_HDR_SIZE, seq + 1);
+        guest_pkt(g, PKT_INBAND, buf, len, trans);
+        g_assert_cmpint(qom_int(g, "beats"), ==, 2);
+        rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
+                        "{'path': '/machine/peripheral/hb', "
+                        "'property': 'stalled'}}");
+        g_assert(!qdict_get_bool(rsp, "return"));
+        qobject_unref(rsp);
+    }
     /* QMP still answers and shows the counters */
     {
         QDict *rsp = qtest_qmp(g->qts, "{'execute': 'query-vmbus-ic', "
