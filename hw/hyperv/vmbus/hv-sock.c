@@ -74,6 +74,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(HvSock, HV_SOCK)
 #define HVS_PIPE_HDR_LEN        8
 #define HVS_PIPE_PKT_DATA       1
 #define HVS_HOST_CHUNK          (16 * 1024)
+#define HVS_MIN_CHUNK           256
 /* Largest guest data packet we take (Linux sends < 4 KiB). */
 #define HVS_GUEST_MAX_DATA      (64 * 1024)
 /* Work per callback before yielding to the main loop. */
@@ -136,6 +137,7 @@ struct HvSockConn {
     bool open;                  /* ring usable */
     bool ring_full;             /* waiting for the guest to free space */
     bool guest_eof, host_eof, shut_wr;
+    uint32_t chunk;             /* host bytes per packet (small rings: less) */
     /* Guest -> host data not yet written to the host socket. */
     VMBusChanReq *pend;
     uint32_t pend_off, pend_len;
@@ -213,6 +215,7 @@ static HvSockConn *hvs_conn_new(HvSock *s, int fd, bool from_host)
     c->id = ++s->next_id;
     c->fd = fd;
     c->from_host = from_host;
+    c->chunk = HVS_HOST_CHUNK;
     QTAILQ_INSERT_TAIL(&s->conns, c, next);
     s->n_conns++;
     return c;
@@ -311,8 +314,12 @@ static bool hvs_pump_to_guest(HvSockConn *c)
         if (!c->open || c->host_eof || c->fd < 0) {
             break;
         }
-        r = vmbus_channel_reserve(c->chan, 0,
-                                  HVS_PIPE_HDR_LEN + HVS_HOST_CHUNK);
+        r = vmbus_channel_reserve(c->chan, 0, HVS_PIPE_HDR_LEN + c->chunk);
+        if (r == -EINVAL && c->chunk > HVS_MIN_CHUNK) {
+            c->chunk /= 2;      /* a packet that size never fits the ring */
+            budget++;
+            continue;
+        }
         if (r == -ENOSPC) {
             c->ring_full = true;
             trace_hvsock_ring_full(c->id);
@@ -322,8 +329,7 @@ static bool hvs_pump_to_guest(HvSockConn *c)
             hvs_conn_end(c, "ring unusable");
             return false;
         }
-        n = recv(c->fd, s->rbuf + HVS_PIPE_HDR_LEN, HVS_HOST_CHUNK,
-                 MSG_DONTWAIT);
+        n = recv(c->fd, s->rbuf + HVS_PIPE_HDR_LEN, c->chunk, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
                       errno == EINTR)) {
             break;
