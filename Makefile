@@ -40,7 +40,7 @@ qemu-only:
 	@$(PY) scripts/ninja-progress.py --log build/qemu-build.log --what "QEMU build" \
 	    --hint "make: fix the error above (after a QEMU source change: ./configure), then run 'make qemu' again" \
 	    -- ninja -C build/qemu-build qemu-system-x86_64
-	@cmp -s build/qemu-build/qemu-system-x86_64 $(QEMU) || cp build/qemu-build/qemu-system-x86_64 $(QEMU)
+	@cmp -s build/qemu-build/qemu-system-x86_64 $(QEMU) || { cp build/qemu-build/qemu-system-x86_64 $(QEMU).tmp && mv -f $(QEMU).tmp $(QEMU); }
 	@echo "make: $(QEMU) ready"
 
 # The QEMU-free core: library, unit tests, benchmarks.

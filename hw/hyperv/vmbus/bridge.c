@@ -149,6 +149,16 @@ static int vmbus_host_post_msg(void *opaque, uint32_t vp, uint32_t sint,
     h->inflight.header.message_type = msg_type;
     h->inflight.header.payload_size = len;
     memcpy(h->inflight.payload, payload, len);
+    if (h->delay_ms) {
+        /* Test bench: the message waits before it is staged. */
+        h->msg_inflight = true;
+        h->inflight_vp = vp;
+        h->inflight_sint = sint;
+        h->inflight_status = -EAGAIN;
+        timer_mod(h->delay_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + h->delay_ms);
+        return 0;
+    }
     ret = hyperv_post_msg(route, &h->inflight);
     if (ret) {
         return ret == -EAGAIN ? -EAGAIN : -EIO;
@@ -511,6 +521,7 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
     g_queue_init(&h->rx_queue);
     h->rx_bh = qemu_bh_new(vmbus_host_rx_bh, h);
     h->post_bh = qemu_bh_new(vmbus_host_post_bh, h);
+    h->delay_timer = timer_new_ms(QEMU_CLOCK_REALTIME, vmbus_host_post_bh, h);
     h->routes = g_array_new(false, true, sizeof(VMBusRoute));
     for (int i = 0; i < VMBC_TIMER_COUNT; i++) {
         h->timer_ctx[i].host = h;
@@ -525,9 +536,10 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
                    TYPE_VMBUS_BRIDGE, VMBW_CONN_ID_MESSAGE);
         return;
     }
-    if (vmbc_post_message_check(h->core, VMBW_CONN_ID_MESSAGE_4, 1, 0)
-        == HV_STATUS_SUCCESS &&
-        hyperv_set_msg_handler(VMBW_CONN_ID_MESSAGE_4,
+    /* Connection 4 (5.0 and later) is always registered: the core answers
+     * INVALID_CONNECTION_ID on it while max-version is below 5.0, which
+     * QMP can change at run time. */
+    if (hyperv_set_msg_handler(VMBW_CONN_ID_MESSAGE_4,
                                vmbus_host_post_msg_handler, h)) {
         error_setg(errp, "%s: message connection %u is taken",
                    TYPE_VMBUS_BRIDGE, VMBW_CONN_ID_MESSAGE_4);
@@ -563,6 +575,7 @@ static void vmbus_bridge_reset_hold(Object *obj, ResetType type)
     }
     vmbus_host_flush_rx(h);
     vmbc_reset(h->core);
+    timer_del(h->delay_timer);
     h->msg_inflight = false;
     /* Before the SynICs reset: they insist that no route is left. */
     vmbus_host_drop_routes(h);

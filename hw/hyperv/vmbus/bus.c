@@ -980,6 +980,10 @@ static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
         VmbcOfferParams p = { 0 };
         g_autoptr(GError) gerr = NULL;
 
+        if (chan->core) {
+            continue;               /* still offered (re-offer via QMP) */
+        }
+        chan->released = false;
         p.class_id = vmbus_uuid_to_wire(&vdc->classid);
         p.instance_id = vmbus_uuid_to_wire(&vdev->instanceid);
         p.flags = vdc->channel_flags;
@@ -1001,6 +1005,29 @@ static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
                             vmbc_chan_relid(chan->core));
     }
     return true;
+}
+
+static void vmbus_dev_withdraw(VMBusDevice *vdev);
+
+/* QMP vmbus-rescind / vmbus-reoffer: withdraw or offer again a device's
+ * channels while the device stays. */
+void vmbus_device_rescind(VMBusDevice *vdev)
+{
+    vmbus_dev_withdraw(vdev);
+}
+
+bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp)
+{
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        VmbcChannel *cc = vdev->channels[i].core;
+
+        if (cc && vmbc_chan_state(cc) == VMBC_CHAN_RESCINDED) {
+            error_setg(errp, "the guest has not released relid %u yet",
+                       vmbc_chan_relid(cc));
+            return false;
+        }
+    }
+    return vmbus_dev_offer(vdev, errp);
 }
 
 static void vmbus_dev_withdraw(VMBusDevice *vdev)

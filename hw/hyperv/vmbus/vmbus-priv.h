@@ -102,6 +102,10 @@ struct VMBusHost {
     QEMUTimer *timers[VMBC_TIMER_COUNT];
     VMBusHostTimer timer_ctx[VMBC_TIMER_COUNT];
 
+    /* QMP x-vmbus-delay-messages: hold each host message this long. */
+    uint32_t delay_ms;
+    QEMUTimer *delay_timer;
+
     /* Rate limit for guest errors. */
     int64_t err_window_start;
     unsigned err_in_window;
@@ -122,6 +126,8 @@ void vmbus_chan_notify_hook(VMBusHost *host, VmbcChannel *cc);
 void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc);
 int vmbus_channel_remap(VMBusChannel *chan);
 VMBusHost *vmbus_host_of(VMBusDevice *dev);
+void vmbus_device_rescind(VMBusDevice *vdev);
+bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp);
 void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan);
 uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
                               const VmbWireGuid *service, void **chan_opaque);
