@@ -26,6 +26,10 @@
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/acpi/aml-build.h"
+#include "hw/i386/acpi-build.h"
+#include "hw/i386/pc.h"
+#include "hw/i386/x86.h"
+#include "qemu/units.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
@@ -441,6 +445,31 @@ static void vmbus_host_legacy_event(EventNotifier *n)
 
 /* ---- ACPI ------------------------------------------------------------- */
 
+/*
+ * Where the MMIO window goes: the 'mmio-base' property, or else the first
+ * 1 GiB boundary above the PCI host's 64-bit hole (or above 4 GiB + RAM),
+ * where nothing else of the machine lives.
+ */
+static uint64_t vmbus_bridge_mmio_base(VMBusBridge *bridge)
+{
+    Object *pci_host = acpi_get_i386_pci_host();
+    uint64_t end = 0;
+
+    if (bridge->mmio_base) {
+        return bridge->mmio_base;
+    }
+    if (pci_host) {
+        end = object_property_get_uint(pci_host, PCI_HOST_PROP_PCI_HOLE64_END,
+                                       NULL);
+    }
+    if (!end) {
+        X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
+
+        end = x86ms->above_4g_mem_start + x86ms->above_4g_mem_size;
+    }
+    return ROUND_UP(MAX(end, 4 * GiB), GiB);
+}
+
 Aml *vmbus_bridge_build_aml(VMBusBridge *bridge)
 {
     Aml *dev = aml_device("VMBS");
@@ -469,6 +498,17 @@ Aml *vmbus_bridge_build_aml(VMBusBridge *bridge)
 
     crs = aml_resource_template();
     aml_append(crs, aml_irq_no_flags(bridge->irq));
+    if (bridge->mmio_size) {
+        uint64_t base = vmbus_bridge_mmio_base(bridge);
+
+        /* Guest MMIO for VMBus devices that map memory (synthetic video's
+         * framebuffer, vPCI BARs): Linux collects it as 'hyperv_mmio'. */
+        aml_append(crs, aml_qword_memory(AML_POS_DECODE, AML_MIN_FIXED,
+                                         AML_MAX_FIXED, AML_NON_CACHEABLE,
+                                         AML_READ_WRITE, 0, base,
+                                         base + bridge->mmio_size - 1, 0,
+                                         bridge->mmio_size));
+    }
     aml_append(dev, aml_name_decl("_CRS", crs));
     return dev;
 }
@@ -500,6 +540,12 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "%s: max-version 0x%x is not a VMBus version "
                    "(e.g. 0x50003 for 5.3, 0x40000 for 4.0)",
                    TYPE_VMBUS_BRIDGE, bridge->max_version);
+        return;
+    }
+
+    if (bridge->mmio_size % MiB || bridge->mmio_base % MiB) {
+        error_setg(errp, "%s: mmio-size and mmio-base must be multiples of "
+                   "1 MiB", TYPE_VMBUS_BRIDGE);
         return;
     }
 
@@ -702,6 +748,8 @@ static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_SIZE("gpadl-quota", VMBusBridge, gpadl_quota, 0),
     /* MMIO window in the ACPI _CRS (for devices with mmio_megabytes). */
     DEFINE_PROP_SIZE("mmio-size", VMBusBridge, mmio_size, 0),
+    /* Its guest-physical base; 0 = above the 64-bit PCI hole. */
+    DEFINE_PROP_UINT64("mmio-base", VMBusBridge, mmio_base, 0),
     /* Offer device channels with monitor_allocated: the guest then signals
      * through the monitor page (polled every monitor-latency, in 100 ns
      * units; 0 = 100 us) instead of HvSignalEvent. */
