@@ -554,11 +554,66 @@ static void test_bench_commands(void)
     guest_end(g);
 }
 
+/* Every version the host speaks, one after the other (capped through QMP,
+ * contact at exactly that version, UNLOAD or implicit reset). */
+static void test_connect_every_version(void)
+{
+    static const uint32_t versions[] = {
+        VMBW_VERSION(5, 3), VMBW_VERSION(5, 2), VMBW_VERSION(5, 1),
+        VMBW_VERSION(5, 0), VMBW_VERSION(4, 1), VMBW_VERSION(4, 0),
+        VMBW_VERSION(3, 0), VMBW_VERSION(2, 4), VMBW_VERSION(1, 1),
+        VMBW_VERSION(0, 13),
+    };
+    Guest *g = guest_start(NULL);
+
+    for (int i = 0; i < ARRAY_SIZE(versions); i++) {
+        uint32_t v = versions[i];
+        uint32_t conn = v >= VMBW_VERSION(5, 0) ? 4 : 1;
+        g_autofree char *want = g_strdup_printf("%u.%u", v >> 16, v & 0xffff);
+        VmbWireInitiateContact ic = { 0 };
+        VmbWireVersionResponse vr;
+        g_autoptr(QDict) q = NULL;
+        QDict *rsp;
+
+        rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                        " 'arguments': {'version': %s}}", want);
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
+        ic.vmbus_version_requested = v;
+        if (v >= VMBW_VERSION(5, 0)) {
+            ic.msg_sint = MSG_SINT;
+        } else {
+            ic.interrupt_page = MONITOR1 + 0x10000;
+        }
+        ic.monitor_page1 = MONITOR1;
+        ic.monitor_page2 = MONITOR2;
+        g_assert_cmpuint(post(g, conn, &ic, sizeof(ic)), ==, 0);
+        g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), NULL), ==,
+                         VMBW_MSG_VERSION_RESPONSE);
+        g_assert_cmpuint(vr.version_supported, ==, 1);
+        if (v >= VMBW_VERSION(5, 0)) {
+            g_assert_cmpuint(vr.msg_conn_id, ==, 4);
+        }
+        g_assert_cmpstr(query_str(g, "version", &q), ==, want);
+        if (v >= VMBW_VERSION(3, 0)) {
+            VmbWireHdr unload = { .msgtype = VMBW_MSG_UNLOAD };
+
+            g_assert_cmpuint(post(g, conn, &unload, sizeof(unload)), ==, 0);
+            g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), NULL), ==,
+                             VMBW_MSG_UNLOAD_RESPONSE);
+        }
+    }
+    guest_end(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/proto/connect-5.3", test_connect_53);
     qtest_add_func("/vmbus/proto/connect-capped-4.0", test_connect_capped);
+    qtest_add_func("/vmbus/proto/connect-every-version",
+                   test_connect_every_version);
     qtest_add_func("/vmbus/proto/unknown-version", test_unknown_version_refused);
     qtest_add_func("/vmbus/proto/offer-gpadl-open-unload",
                    test_offer_gpadl_open_unload);
