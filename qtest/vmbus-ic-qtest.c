@@ -11,13 +11,16 @@
  * and mismatched answers (each refused and counted in guest-errors; a
  * malformed NEGOTIATE answer leaves the service "refused" until the
  * channel is reopened), then as Linux does, after which heartbeats flow;
- * bad heartbeat answers are refused without counting a beat.
+ * bad heartbeat answers are refused without counting a beat; bad KVP
+ * enumeration answers (short, oversized key, invalid UTF-16) end the
+ * enumeration without an item.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "hw/hyperv/vmbus-wire.h"
 #include "hw/hyperv/vmbus/ic/ic-proto.h"
 
@@ -89,13 +92,14 @@ static uint32_t recv_msg(Guest *g, void *buf, size_t buflen)
     uint64_t slot = SIMP(0) + MSG_SINT * SLOT_SIZE;
     uint8_t m[SLOT_SIZE];
 
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 20000; i++) {
         qtest_memread(g->qts, slot, m, sizeof(m));
         if (ldl_le_p(m) != 0) {
             memset(buf, 0, buflen);
             memcpy(buf, m + 16, MIN(m[4], buflen));
+            /* as Linux: free the slot, then look at msg_pending */
             qtest_writel(g->qts, slot, 0);
-            if (m[5] & 1) {
+            if (qtest_readb(g->qts, slot + 5) & 1) {
                 port_cmd(g, CMD_EOM, 0, 0, 0);
             }
             return ldl_le_p(m + 16);
@@ -105,11 +109,12 @@ static uint32_t recv_msg(Guest *g, void *buf, size_t buflen)
     return 0;
 }
 
+static const char *dev_path = "/machine/peripheral/hb";
+
 static int64_t qom_int(Guest *g, const char *prop)
 {
     QDict *rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': '/machine/peripheral/hb', "
-                           "'property': %s}}", prop);
+                           "{'path': %s, 'property': %s}}", dev_path, prop);
     int64_t v = qdict_get_int(rsp, "return");
 
     qobject_unref(rsp);
@@ -119,8 +124,7 @@ static int64_t qom_int(Guest *g, const char *prop)
 static char *qom_str(Guest *g, const char *prop)
 {
     QDict *rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': '/machine/peripheral/hb', "
-                           "'property': %s}}", prop);
+                           "{'path': %s, 'property': %s}}", dev_path, prop);
     char *v = g_strdup(qdict_get_str(rsp, "return"));
 
     qobject_unref(rsp);
@@ -147,7 +151,7 @@ static void open_channel(Guest *g)
     g_assert_cmpuint(orr.status, ==, 0);
 }
 
-static Guest *guest_open(void)
+static Guest *guest_open_dev(const char *dev)
 {
     Guest *g = g_new0(Guest, 1);
     VmbWireInitiateContact ic = { 0 };
@@ -158,8 +162,7 @@ static Guest *guest_open(void)
     VmbWireGpadlCreated gc;
 
     g->qts = qtest_initf("-M q35 -nodefaults -device vmbus-test-port "
-                         "-device vmbus-bridge "
-                         "-device hv-heartbeat,id=hb,interval=1000");
+                         "-device vmbus-bridge -device %s", dev);
     g_assert_cmpuint(port_cmd(g, CMD_SYNIC_ENABLE, 0, SIMP(0), SIEFP(0)), ==,
                      0);
     ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
@@ -198,6 +201,25 @@ static Guest *guest_open(void)
     return g;
 }
 
+static Guest *guest_open(void)
+{
+    return guest_open_dev("hv-heartbeat,id=hb,interval=1000");
+}
+
+/* Read @n bytes at @off of the inbound ring's data, wrapping around. */
+static void in_read(Guest *g, uint32_t off, void *buf, uint32_t n)
+{
+    uint32_t first;
+
+    off %= DATA_SIZE;
+    first = MIN(n, DATA_SIZE - off);
+    qtest_memread(g->qts, IN_HDR + 4096 + off, buf, first);
+    if (n > first) {
+        qtest_memread(g->qts, IN_HDR + 4096, (uint8_t *)buf + first,
+                      n - first);
+    }
+}
+
 /* The host's next packet in the inbound ring: payload into buf. */
 static uint32_t host_pkt(Guest *g, uint8_t *buf, size_t cap, uint64_t *trans)
 {
@@ -211,15 +233,14 @@ static uint32_t host_pkt(Guest *g, uint8_t *buf, size_t cap, uint64_t *trans)
         qtest_clock_step(g->qts, 1000000);
     }
     g_assert_cmpuint(qtest_readl(g->qts, IN_HDR), !=, g->in_read);
-    qtest_memread(g->qts, IN_HDR + 4096 + g->in_read, d, sizeof(d));
+    in_read(g, g->in_read, d, sizeof(d));
     g_assert_cmpuint(lduw_le_p(d), ==, PKT_INBAND);
     off = lduw_le_p(d + 2) * 8;
     len = lduw_le_p(d + 4) * 8 - off;
     *trans = ldq_le_p(d + 8);
     g_assert_cmpuint(len, <=, cap);
-    g_assert_cmpuint(g->in_read + off + len, <=, DATA_SIZE);
-    qtest_memread(g->qts, IN_HDR + 4096 + g->in_read + off, buf, len);
-    g->in_read += lduw_le_p(d + 4) * 8 + 8;
+    in_read(g, g->in_read + off, buf, len);
+    g->in_read = (g->in_read + lduw_le_p(d + 4) * 8 + 8) % DATA_SIZE;
     qtest_writel(g->qts, IN_HDR + 4, g->in_read);
     return len;
 }
@@ -420,10 +441,115 @@ static void test_hostile_heartbeat(void)
     g_free(g);
 }
 
+/* KVP enumerate answer: status, then body index + value struct. */
+static uint32_t kvp_answer(uint8_t *buf, uint32_t status, uint32_t index,
+                           const char *key, const char *value,
+                           uint32_t key_size)
+{
+    uint8_t *p = buf + VMBIC_HDR_SIZE;
+    uint8_t *v = p + 4 + 4;         /* kvp header, index */
+    uint32_t len = VMBIC_HDR_SIZE + 4 + 4 + 12 + 512 + 2048;
+
+    stl_le_p(buf + VMBIC_OFF_STATUS, status);
+    buf[VMBIC_OFF_FLAGS] = VMBIC_FLAG_TRANSACTION | VMBIC_FLAG_RESPONSE;
+    stw_le_p(buf + VMBIC_OFF_MSGSIZE, len - VMBIC_HDR_SIZE);
+    stl_le_p(p + 4, index);
+    memset(v, 0, 12 + 512 + 2048);
+    stl_le_p(v, 1);
+    for (int i = 0; key[i]; i++) {
+        stw_le_p(v + 12 + 2 * i, key[i]);
+    }
+    for (int i = 0; value[i]; i++) {
+        stw_le_p(v + 12 + 512 + 2 * i, value[i]);
+    }
+    stl_le_p(v + 4, key_size ? key_size : 2 * (strlen(key) + 1));
+    stl_le_p(v + 8, 2 * (strlen(value) + 1));
+    return len;
+}
+
+static void kvp_refresh(Guest *g)
+{
+    QDict *rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-kvp-refresh'}");
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+}
+
+static void test_hostile_kvp(void)
+{
+    Guest *g;
+    g_autofree uint8_t *buf = g_malloc(16384);
+    uint64_t trans;
+    uint32_t len;
+    QDict *rsp;
+    QList *items;
+    QDict *it;
+
+    dev_path = "/machine/peripheral/kvp";
+    g = guest_open_dev("hv-kvp,id=kvp,refresh=0");
+    len = host_pkt(g, buf, 16384, &trans);
+    linux_negotiate(buf, len);
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    assert_state(g, "ready");
+
+    /* enumeration starts at once: index 0 of pool 2 */
+    len = host_pkt(g, buf, 16384, &trans);
+    g_assert_cmpuint(len, >=, VMBIC_HDR_SIZE + 7430);
+    g_assert_cmpuint(buf[VMBIC_HDR_SIZE], ==, 3);       /* ENUMERATE */
+    g_assert_cmpuint(buf[VMBIC_HDR_SIZE + 1], ==, 2);   /* auto pool */
+    /* a success too short for the index */
+    buf[VMBIC_OFF_FLAGS] = VMBIC_FLAG_TRANSACTION | VMBIC_FLAG_RESPONSE;
+    stw_le_p(buf + VMBIC_OFF_MSGSIZE, 0);
+    guest_pkt(g, PKT_INBAND, buf, VMBIC_HDR_SIZE + 6, trans);
+    g_assert_cmpint(qom_int(g, "guest-errors"), ==, 1);
+
+    /* a key size beyond the key field */
+    kvp_refresh(g);
+    len = host_pkt(g, buf, 16384, &trans);
+    len = kvp_answer(buf, 0, 0, "FullyQualifiedDomainName", "x", 4096);
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    g_assert_cmpint(qom_int(g, "guest-errors"), ==, 2);
+
+    /* a lone surrogate in the value */
+    kvp_refresh(g);
+    len = host_pkt(g, buf, 16384, &trans);
+    len = kvp_answer(buf, 0, 0, "OSName", "ab", 0);
+    stw_le_p(buf + VMBIC_HDR_SIZE + 8 + 12 + 512, 0xdc00);
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    g_assert_cmpint(qom_int(g, "guest-errors"), ==, 3);
+
+    /* good: one item, then "no more items" */
+    kvp_refresh(g);
+    len = host_pkt(g, buf, 16384, &trans);
+    len = kvp_answer(buf, 0, 0, "FullyQualifiedDomainName", "qtest-guest", 0);
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    len = host_pkt(g, buf, 16384, &trans);
+    g_assert_cmpuint(ldl_le_p(buf + VMBIC_HDR_SIZE + 4), ==, 1);
+    stl_le_p(buf + VMBIC_OFF_STATUS, VMBIC_S_CONT);
+    stw_le_p(buf + VMBIC_OFF_MSGSIZE, 8);
+    buf[VMBIC_OFF_FLAGS] = VMBIC_FLAG_TRANSACTION | VMBIC_FLAG_RESPONSE;
+    guest_pkt(g, PKT_INBAND, buf, VMBIC_HDR_SIZE + 8, trans);
+    g_assert_cmpint(qom_int(g, "guest-errors"), ==, 3);
+
+    rsp = qtest_qmp(g->qts, "{'execute': 'query-vmbus-ic', "
+                    "'arguments': {'device': 'kvp'}}");
+    it = qobject_to(QDict, qlist_peek(qdict_get_qlist(rsp, "return")));
+    items = qdict_get_qlist(qdict_get_qdict(it, "kvp"), "items");
+    g_assert_cmpuint(qlist_size(items), ==, 1);
+    it = qobject_to(QDict, qlist_peek(items));
+    g_assert_cmpstr(qdict_get_str(it, "key"), ==, "FullyQualifiedDomainName");
+    g_assert_cmpstr(qdict_get_str(it, "value"), ==, "qtest-guest");
+    qobject_unref(rsp);
+    qtest_quit(g->qts);
+    g_free(g);
+    dev_path = "/machine/peripheral/hb";
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/ic/hostile-negotiate", test_hostile_negotiate);
     qtest_add_func("/vmbus/ic/hostile-heartbeat", test_hostile_heartbeat);
+    qtest_add_func("/vmbus/ic/hostile-kvp", test_hostile_kvp);
     return g_test_run();
 }

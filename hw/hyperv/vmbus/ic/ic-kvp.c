@@ -250,7 +250,7 @@ static void kvp_response(VMBusIC *ic, const VmbicHdr *h,
         kvp_enum_done(kvp, status);
         return;
     }
-    if (len < KVP_HDR || p[0] != KVP_OP_ENUMERATE ||
+    if (len < KVP_HDR + 4 || p[0] != KVP_OP_ENUMERATE ||
         p[1] != kvp->cur_pool || vmbic_ld32(p + KVP_HDR) != kvp->cur_index) {
         vmbus_ic_guest_error(ic, "KVP answer does not match the request");
         kvp_enum_done(kvp, VMBIC_E_FAIL);
