@@ -3,7 +3,8 @@
 # hv-vss, hv-fcopy): every service negotiates and binds to hv_utils; the
 # heartbeat counter advances; a guest clock set 1 hour wrong is corrected
 # by a timesync SYNC after the host pauses the VM ('pause' host action:
-# stop + cont) and again when hv_utils reconnects; KVP returns the guest's
+# stop + cont), after resume from hibernation, after migration and when
+# hv_utils reconnects; KVP returns the guest's
 # hostname and an address (hv_kvp_daemon) and a host write reaches the
 # guest's pool 0; a hibernate request reaches the guest's hibernation path
 # (uevent helper, pm_test=core); every device survives a migration round
@@ -145,12 +146,20 @@ HP
         sleep 1
     fi
     dmesg -c > /dev/null
+    # the clock goes wrong before: the SYNC after resume corrects it
+    ref=$(now); ref_up=$(uptime_s)
+    date -s "@$(( ref + 3600 ))" > /dev/null
     if ! out=$(host_action qmp vmbus-shutdown '{"action": "hibernate"}'); then
         result ic_hibernate FAIL "host: $out"
     elif wait_for '[ -f /tmp/hib.done ]' 90; then
         st=$(qget sd last-status)
         if wait_for ic_up 20 && [ "$st" = 0 ] && [ "$(cat /tmp/hib.done)" = 0 ]; then
             result ic_hibernate PASS "guest answered $st, uevent on $(cat /tmp/hib.uevent), pm_test=core hibernation ran; services renegotiated after resume"
+            if wait_for 'clock_ok "$ref" "$ref_up"' 10; then
+                result ic_timesync_resume PASS "clock +3600 s corrected after resume from hibernation"
+            else
+                result ic_timesync_resume FAIL "clock off by $(( $(now) - ref - $(uptime_s) + ref_up )) s after resume"
+            fi
         else
             result ic_hibernate FAIL "status=$st rc=$(cat /tmp/hib.done) $(dmesg | grep -i 'hibernat\|IC version' | tr '\n' ';' | cut -c1-400)"
         fi
@@ -165,7 +174,14 @@ fi
 # -- migration round trip
 b1=$(qget hb beats)
 s1=$(qget ts syncs)
+ref=$(now); ref_up=$(uptime_s)
+date -s "@$(( ref - 3600 ))" > /dev/null
 if out=$(host_action migrate); then
+    if ! wait_for 'clock_ok "$ref" "$ref_up"' 10; then
+        result ic_timesync_migrate FAIL "clock off by $(( $(now) - ref - $(uptime_s) + ref_up )) s after migration"
+    else
+        result ic_timesync_migrate PASS "clock -3600 s corrected after migration"
+    fi
     if set -- $(beats_advance 5); then
         result ic_migrate PASS "beats $b1 before, $1 -> $2 after; timesync syncs $s1 -> $(qget ts syncs); kvp $(qget kvp state)"
     else
