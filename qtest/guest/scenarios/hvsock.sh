@@ -33,6 +33,24 @@ hvsock_channels() {
     echo $n
 }
 
+# The host connects to guest port $1 ($2 $3: peer mode) and waits for the
+# peer to finish; retried while the guest's listener is not up yet (the
+# offer then times out and the peer reports no OK).  Prints the reply.
+host_to_guest() {
+    local i=0 r
+    while [ $i -lt 10 ]; do
+        host_action hvsock-connect $1 $2 $3 > /dev/null || return 1
+        if r=$(host_action hvsock-wait $1 600); then
+            echo "$r"
+            return 0
+        fi
+        case "$r" in *"no OK"*) ;; *) echo "$r"; return 1 ;; esac
+        i=$((i + 1))
+    done
+    echo "$r"
+    return 1
+}
+
 t_g2h() {   # guest -> host, checksum match
     local port=5001 t0 t1 gsum
     host_action hvsock-listen $port sink > /dev/null ||
@@ -61,12 +79,11 @@ t_h2g() {   # host -> guest, checksum match
     pid=$!
     usleep 300000
     t0=$(now_ms)
-    host_action hvsock-connect $port source $BYTES > /dev/null ||
-        { result hvsock_h2g FAIL "host connector"; return; }
+    r=$(host_to_guest $port source $BYTES)
     wait $pid
     t1=$(now_ms)
     hsum=$(cut -d' ' -f1 /tmp/hsum)
-    set -- $(host_action hvsock-wait $port 600)
+    set -- $r
     if [ "$1" = $BYTES ] && [ "$2" = "$hsum" ]; then
         result hvsock_h2g PASS "$MB MiB, sha256 match, $((BYTES / 1024 * 1000 / (t1 - t0 + 1))) KiB/s"
     else
@@ -90,9 +107,9 @@ t_loop() {  # many connections opened and closed, both directions
     while [ $i -lt 5 ]; do
         ( socat -u VSOCK-LISTEN:5004 - > /tmp/hin 2> /dev/null ) &
         usleep 300000
-        host_action hvsock-connect 5004 source 1000 > /dev/null
+        host_to_guest 5004 source 1000 > /dev/null
         wait $!
-        host_action hvsock-wait 5004 60 > /dev/null && [ "$(wc -c < /tmp/hin)" = 1000 ] && hok=$((hok + 1))
+        [ "$(wc -c < /tmp/hin)" = 1000 ] && hok=$((hok + 1))
         i=$((i + 1))
     done
     if no_conns_left 30 && [ $ok = $LOOP ] && [ "$3" = $LOOP ] && [ $hok = 5 ] &&
@@ -136,8 +153,11 @@ t_hibernate() {     # S4 (pm_test core) with connections open: none left behind
     ( sleep 600 | socat -u - VSOCK-CONNECT:2:$port 2> /dev/null ) &
     ( socat -u VSOCK-LISTEN:5007 - > /dev/null 2>&1 ) &
     usleep 300000
-    host_action hvsock-connect 5007 sink > /dev/null
-    wait_for '[ "$(host_action qmp-get query-hv-sock len)" = 2 ]' 20
+    for i in 1 2 3 4 5; do      # until the guest's listener accepted
+        host_action hvsock-connect 5007 sink > /dev/null
+        wait_for 'case "$(host_action qmp-get query-hv-sock 1.state)" in *open*) true ;; *) false ;; esac' 10 && break
+        host_action hvsock-wait 5007 10 > /dev/null
+    done
     before=$(host_action qmp-get query-hv-sock len)
     # open connections hold host sockets: migration is blocked, by name
     if mig=$(host_action migrate); then
