@@ -3,11 +3,12 @@
 # VMBus, relayed by QEMU to host AF_UNIX sockets; the host side is played
 # by the runner (hvsock-* host actions), the guest side by socat.
 #
-#   vmbus.hvsock_tests="g2h h2g loop cut refused hibernate"  (default: all)
+#   vmbus.hvsock_tests="g2h h2g loop cut refused hibernate migrate"
+#                          (default: all)
 #   vmbus.hvsock_mb=N      transfer size in MiB (default 4)
 #   vmbus.hvsock_loop=N    connections in the open/close loop (default 50)
 #   vmbus.hvsock_bench=1   also print throughput lines (VMBUS-INFO)
-TESTS=$(kparam vmbus.hvsock_tests) || TESTS="g2h h2g loop cut refused hibernate"
+TESTS=$(kparam vmbus.hvsock_tests) || TESTS="g2h h2g loop cut refused hibernate migrate"
 TESTS=$(echo "$TESTS" | tr ',' ' ')
 MB=$(kparam vmbus.hvsock_mb) || MB=4
 LOOP=$(kparam vmbus.hvsock_loop) || LOOP=50
@@ -183,6 +184,25 @@ t_hibernate() {     # S4 (pm_test core) with connections open: none left behind
     killall sleep socat 2> /dev/null
     host_action hvsock-wait $port 10 > /dev/null
     host_action hvsock-wait 5007 10 > /dev/null
+}
+
+t_migrate() {   # no connection open: the device migrates, hv_sock works after
+    local port=5008 gsum
+    no_conns_left 10
+    if ! r=$(host_action migrate); then
+        result hvsock_migrate FAIL "with no connection open: $r"
+        return
+    fi
+    host_action hvsock-listen $port sink > /dev/null
+    head -c 65536 /dev/urandom > /tmp/m
+    gsum=$(sha256sum < /tmp/m | cut -d' ' -f1)
+    socat -u - VSOCK-CONNECT:2:$port < /tmp/m 2> /tmp/err
+    set -- $(host_action hvsock-wait $port 60)
+    if [ "$1" = 65536 ] && [ "$2" = "$gsum" ] && no_conns_left 20; then
+        result hvsock_migrate PASS "migrated with no connection open; a new connection works after"
+    else
+        result hvsock_migrate FAIL "after migration: host got $1 bytes ($2 vs $gsum) $(cat /tmp/err)"
+    fi
 }
 
 load_hv_modules > /dev/null
