@@ -101,8 +101,10 @@ check:
 	@echo "== summary"
 	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt $(RESULTS)/libvirt.txt
 
-bench: core
+bench: core qemu guest-trixie
 	@for b in build/core/tests/bench/bench-*; do [ -x $$b ] && [ -f $$b ] && { echo "== $$(basename $$b)"; $$b; }; done
+	@echo "== hv_sock vs TCP (guest under TCG)"
+	@scripts/bench-hvsock.sh $(GUEST)
 
 clean:
 	rm -rf build/core build/results build/logs
