@@ -30,7 +30,7 @@ HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_
 # Userspace for later scenarios: kexec (unload by kexec), the KVP/VSS daemons,
 # socat (VSOCK-CONNECT/VSOCK-LISTEN for hv_sock tests).
 EXTRA_PKGS="kexec-tools hyperv-daemons socat"
-TEST_MODULES="msr e1000 virtio_pci virtio_blk"   # e1000: the TCP baseline of scripts/bench-hvsock.sh; virtio_blk: the swap disk of hibernation to disk
+TEST_MODULES="msr e1000 virtio_pci virtio_blk dummy"   # e1000: the TCP baseline of scripts/bench-hvsock.sh; virtio_blk: the swap disk of hibernation to disk; dummy: a network interface for the KVP test on 6.1
 
 CUSTOM=
 case "$KIND" in

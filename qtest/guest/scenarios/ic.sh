@@ -83,6 +83,10 @@ ifc=lo
 ip link add name nk1 type netkit peer name nk2 2>/dev/null
 nk=$(ip -o link show | sed -n 's/^[0-9]*: \(nk[0-9]*\)@.*/\1/p' | head -1)
 [ -n "$nk" ] && ifc=$nk
+# 6.1: the dummy module gives an interface (dummy0) instead
+if [ -z "$nk" ] && modprobe dummy 2>/dev/null && [ -e /sys/class/net/dummy0 ]; then
+    ifc=dummy0
+fi
 # hv_kvp_daemon resolves the hostname (getaddrinfo) for its FQDN
 echo "127.0.1.1 vmbus-ic-guest" >> /etc/hosts
 ip link set lo up
