@@ -16,7 +16,7 @@ RESULTS := build/results
 export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all run check check-unit check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
+.PHONY: all run check check-unit check-fuzz fuzz check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
         core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
 
 all: qemu core
@@ -82,6 +82,18 @@ check-guest-long: qemu guests
 	@$(PY) scripts/check.py guest qtest/guest/tests-long.list $(RESULTS)/guest-long.txt
 	@$(PY) scripts/check.py summary $(RESULTS)/guest-long.txt
 
+# Fuzzers (libFuzzer, clang, ASan+UBSan): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+check-fuzz: bootstrap
+	@mkdir -p $(RESULTS)
+	@echo "== fuzz (short pass, from the committed seeds)"
+	@FUZZ_FRESH=1 scripts/fuzz.sh 3 > build/fuzz-check.log 2>&1; \
+	  grep -E '^(PASS|FAIL|SKIP) ' build/fuzz-check.log | tee $(RESULTS)/fuzz.txt | sed 's/^/  /'; \
+	  [ -s $(RESULTS)/fuzz.txt ] || { echo "FAIL fuzz no result (log: build/fuzz-check.log)" | tee $(RESULTS)/fuzz.txt; }
+
 check-libvirt: qemu guest-trixie
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/libvirt.txt
@@ -95,11 +107,12 @@ docs:
 check:
 	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory check-unit || true
+	@$(MAKE) --no-print-directory check-fuzz || true
 	@$(MAKE) --no-print-directory check-qtest || true
 	@$(MAKE) --no-print-directory check-guest || true
 	@$(MAKE) --no-print-directory check-libvirt || true
 	@echo "== summary"
-	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt $(RESULTS)/libvirt.txt
+	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/fuzz.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt $(RESULTS)/libvirt.txt
 
 bench: core qemu guest-trixie
 	@for b in build/core/tests/bench/bench-*; do [ -x $$b ] && [ -f $$b ] && { echo "== $$(basename $$b)"; $$b; }; done

@@ -16,7 +16,7 @@ die() { echo "bootstrap: error: $*" >&2; exit 1; }
 PKGS=(build-essential pkg-config ninja-build libglib2.0-dev libpixman-1-dev
       libfdt-dev zlib1g-dev libslirp-dev check ccache flex bison
       python3-venv dpkg-dev seabios kmod cpio busybox-static xz-utils zstd
-      ca-certificates file socat)
+      ca-certificates file socat clang libclang-rt-dev)
 # Packages that must come from trixie on bookworm.
 TRIXIE_PKGS=(meson python3-pycotap)
 # Optional sets, installed only by the scripts that need them
