@@ -6,6 +6,7 @@
 # See README.md for the rest.
 
 ROOT := $(CURDIR)
+comma := ,
 GUEST ?= trixie
 SMP ?= 1
 PY := /usr/bin/python3
@@ -16,7 +17,7 @@ RESULTS := build/results
 export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all run check check-unit check-fuzz fuzz check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
+.PHONY: all run check check-unit check-fuzz fuzz qemu-san check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
         core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
 
 all: qemu core
@@ -43,10 +44,20 @@ qemu-only:
 	@cmp -s build/qemu-build/qemu-system-x86_64 $(QEMU) || { cp build/qemu-build/qemu-system-x86_64 $(QEMU).tmp && mv -f $(QEMU).tmp $(QEMU); }
 	@echo "make: $(QEMU) ready"
 
+# QEMU with ASan + UBSan in build/qemu-build-san (a full build of its own).
+qemu-san: bootstrap
+	@./configure --no-bootstrap --sanitize $(CONFIGURE_ARGS)
+	@$(PY) scripts/ninja-progress.py --log build/qemu-build-san.log --what "QEMU build (ASan+UBSan)" \
+	    --hint "make: fix the error above, then run 'make qemu-san' again" \
+	    -- ninja -C build/qemu-build-san qemu-system-x86_64
+
 # The QEMU-free core: library, unit tests, benchmarks.
+# SANITIZE=1: the core and its unit tests with ASan + UBSan (build/core-san),
+# and the qtests against build/qemu-build-san (make qemu-san).
+CORE := $(if $(SANITIZE),build/core-san,build/core)
 core: bootstrap
-	@[ -f build/core/build.ninja ] || meson setup build/core . >/dev/null
-	@ninja -C build/core > build/core.log 2>&1 || { tail -30 build/core.log; echo "make: core build failed; log: build/core.log"; exit 1; }
+	@[ -f $(CORE)/build.ninja ] || meson setup $(CORE) . $(if $(SANITIZE),-Db_sanitize=address$(comma)undefined -Db_lundef=false) >/dev/null
+	@ninja -C $(CORE) > $(CORE).log 2>&1 || { tail -30 $(CORE).log; echo "make: core build failed; log: $(CORE).log"; exit 1; }
 
 # Explicit targets: make does not apply pattern rules to .PHONY targets.
 guest-trixie guest-bookworm: bootstrap
@@ -62,14 +73,17 @@ run: qemu guest-$(GUEST)
 check-unit: core
 	@mkdir -p $(RESULTS)
 	@echo "== unit tests"
-	@$(PY) scripts/check.py unit build/core $(RESULTS)/unit.txt
+	@$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1) \
+	  $(PY) scripts/check.py unit $(CORE) $(RESULTS)/unit.txt
 
-check-qtest: qemu
+QBUILD := $(if $(SANITIZE),build/qemu-build-san,build/qemu-build)
+check-qtest: $(if $(SANITIZE),qemu-san,qemu)
 	@mkdir -p $(RESULTS)
-	@echo "== qtests"
-	@ninja -C build/qemu-build $$(sed -n "s/^  '\(vmbus-.*-qtest\)',$$/tests\/qtest\/vmbus\/\1/p" qtest/meson.build) > build/qtest-build.log 2>&1 || \
+	@echo "== qtests$(if $(SANITIZE), (ASan+UBSan QEMU))"
+	@ninja -C $(QBUILD) $$(sed -n "s/^  '\(vmbus-.*-qtest\)',$$/tests\/qtest\/vmbus\/\1/p" qtest/meson.build) > build/qtest-build.log 2>&1 || \
 	  { tail -30 build/qtest-build.log; echo "make: qtest build failed"; exit 1; }
-	@$(PY) scripts/check.py qtest build/qemu-build $(RESULTS)/qtest.txt
+	@$(if $(SANITIZE),QTEST_QEMU=$(QBUILD)/qemu-system-x86_64 ASAN_OPTIONS=detect_leaks=0) \
+	  $(PY) scripts/check.py qtest $(QBUILD) $(RESULTS)/qtest.txt
 
 check-guest: qemu guests
 	@mkdir -p $(RESULTS)
