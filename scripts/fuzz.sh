@@ -14,6 +14,8 @@
 #   FAIL fuzz/<target> ... reproducer: <path>
 # and exits 1 if any target found a crash, leak, timeout or out-of-memory.
 # Reproduce a finding with build/fuzz/tests/fuzz/<target> <reproducer>.
+# FUZZ_FRESH=1 starts from the committed seeds only (bounded time for
+# short passes such as make check's).
 # Without clang + libFuzzer every target is reported as SKIP (exit 0).
 set -uo pipefail
 
@@ -29,7 +31,7 @@ secs=60
 case "${1:-}" in
 --seeds) mode=seeds; shift ;;
 --flood) mode=flood; shift ;;
--h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 [0-9]*) secs=$1; shift ;;
 esac
 if [ $mode = run ] && [ $# -gt 0 ]; then targets=("$@"); else targets=("${ALL[@]}"); fi
@@ -70,17 +72,23 @@ for t in "${targets[@]}"; do
     if [ ! -x "$exe" ] || [ ! -d "$seeds" ]; then
         echo "FAIL fuzz/$t (no such target)"; failed=1; continue
     fi
-    mkdir -p "$WORK/$t" "$ART/$t"
-    log=$LOGS/$t.log
+    work=$WORK/$t
+    if [ -n "${FUZZ_FRESH:-}" ]; then
+        # Seeds only, so the run time does not grow with the work corpus.
+        work=$WORK/$t.fresh
+        rm -rf "$work"
+    fi
+    mkdir -p "$work" "$ART/$t"
+    log=$LOGS/$t${FUZZ_FRESH:+.fresh}.log
     # LeakSanitizer is on by default; UBSan findings abort (see meson.build).
     "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -max_len=4096 -print_final_stats=1 -artifact_prefix="$ART/$t/" \
-        "$WORK/$t" "$seeds" >"$log" 2>&1
+        "$work" "$seeds" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    corp=$(find "$WORK/$t" -type f | wc -l)
+    corp=$(find "$work" -type f | wc -l)
     stats="${secs}s execs=${execs:-?} exec/s=${rate:-?} edges=${edges:-?} corpus=$corp"
     if [ $rc -eq 0 ]; then
         echo "PASS fuzz/$t $stats"
