@@ -285,8 +285,9 @@ static void test_msr_hypercall(void)
     g_assert_cmpint(wr(HVTCG_MSR_SCONTROL, ~0ull, ALL, &st), ==, HVTCG_MSR_OK);
     g_assert_cmphex(st, ==, 1);
     /* outside our set: TCG's old behaviour */
-    g_assert_cmpint(wr(0x40000021, 1, ALL, &st), ==, HVTCG_MSR_NOT_OURS);
-    g_assert_cmpint(hvtcg_msr_read_rule(0x400000b0, ALL), ==,
+    g_assert_cmpint(wr(0x40000021, 1, ALL & ~HVTCG_F_TIME, &st), ==,
+                    HVTCG_MSR_NOT_OURS);
+    g_assert_cmpint(hvtcg_msr_read_rule(0x400000c0, ALL), ==,
                     HVTCG_MSR_NOT_OURS);
 }
 
@@ -313,6 +314,113 @@ static void test_sint_deliverable(void)
     g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_MASKED | 0xf3, &v));
     g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_POLLING | 0xf3, &v));
     g_assert_false(hvtcg_sint_deliverable(0x0f, &v));
+}
+
+/* ---- time, timers, crash MSRs (issue 10) ---- */
+
+#define F_ALL (HVTCG_F_VPINDEX | HVTCG_F_SYNIC | HVTCG_F_TIME | \
+               HVTCG_F_STIMER | HVTCG_F_STIMER_DIRECT | HVTCG_F_CRASH)
+
+static HvTcgMsrVerdict wrc(uint32_t msr, uint64_t val, uint64_t cur,
+                          unsigned f, uint64_t *stored)
+{
+    return hvtcg_msr_write_rule(msr, val, cur, 1, f, stored);
+}
+
+static void test_msr_stimer(void)
+{
+    uint64_t st;
+    uint32_t m;
+
+    /* every timer MSR: #GP without hv-stimer, both ways */
+    for (m = HVTCG_MSR_STIMER0_CONFIG; m <= HVTCG_MSR_STIMER3_COUNT; m++) {
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL & ~HVTCG_F_STIMER), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, 0, 0, F_ALL & ~HVTCG_F_STIMER, &st), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL), ==, HVTCG_MSR_OK);
+    }
+    /* direct mode: #GP unless hv-stimer-direct */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, 0x1ed9, 0,
+                       F_ALL & ~HVTCG_F_STIMER_DIRECT, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, 0x1ed9, 0, F_ALL, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x1ed9);
+    /* reserved bits dropped */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, ~0ull & ~HVTCG_STIMER_DIRECT,
+                       0, F_ALL, &st), ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, HVTCG_STIMER_CONFIG_MASK & ~HVTCG_STIMER_DIRECT);
+    /* counts are stored as they are, any value */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER3_COUNT, ~0ull, 0, F_ALL, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, ~0ull);
+    /* KVM: message mode with SINT 0 on an enabled timer disables it */
+    g_assert_cmphex(hvtcg_stimer_config_write(0x20009, 0x9), ==, 0x8);
+    g_assert_cmphex(hvtcg_stimer_config_write(0, 0x9), ==, 0x9);
+    g_assert_cmphex(hvtcg_stimer_config_write(0x20009, 0x1009), ==, 0x1009);
+    /* count: zero disables, auto-enable enables */
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20009, 0), ==, 0x20008);
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20008, 5), ==, 0x20009);
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20000, 5), ==, 0x20000);
+    /* periodic: phase kept, missed periods skipped */
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(0, 1000, 100), ==, 1100);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1050, 100), ==, 1100);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1100, 100), ==, 1200);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1555, 100), ==, 1600);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1555, 0), ==,
+                     UINT64_MAX);
+}
+
+static void test_msr_time_crash(void)
+{
+    uint64_t st;
+    uint32_t m;
+
+    /* REFERENCE_TSC: ours with hv-time, else TCG's old behaviour */
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_REFERENCE_TSC, F_ALL), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_REFERENCE_TSC,
+                                        F_ALL & ~HVTCG_F_TIME), ==,
+                    HVTCG_MSR_NOT_OURS);
+    g_assert_cmpint(wrc(HVTCG_MSR_REFERENCE_TSC, 0x12345fffull, 0, F_ALL, &st),
+                    ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x12345001ull);
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_REFERENCE_TSC,
+                                       1ull << 40 | 1, 40));
+    /* crash MSRs: #GP without hv-crash */
+    for (m = HVTCG_MSR_CRASH_P0; m <= HVTCG_MSR_CRASH_CTL; m++) {
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL & ~HVTCG_F_CRASH), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, 1, 0, F_ALL & ~HVTCG_F_CRASH, &st), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, ~0ull, 0, F_ALL, &st), ==, HVTCG_MSR_OK);
+    }
+}
+
+static void test_tsc_math(void)
+{
+    /* 2.5 GHz: 0.004 * 2^64 */
+    uint64_t scale = hvtcg_tsc_scale(2500000000ull), off;
+
+    g_assert_cmphex(scale, ==, 0x010624dd2f1a9fbeull);
+    g_assert_cmpuint(hvtcg_tsc_ref(2500000000ull, scale, 0), ==, 9999999);
+    /* the offset that matches a reference time, at huge TSCs too */
+    off = hvtcg_tsc_offset_for(~0ull - 5, scale, 42);
+    g_assert_cmpuint(hvtcg_tsc_ref(~0ull - 5, scale, off), ==, 42);
+    off = hvtcg_tsc_offset_for(123456789ull, scale, 1ull << 62);
+    g_assert_cmpuint(hvtcg_tsc_ref(123456789ull, scale, off), ==, 1ull << 62);
+    /* 1 GHz (icount ticks are ns): exactly /100 */
+    scale = hvtcg_tsc_scale(1000000000ull);
+    g_assert_cmpuint(hvtcg_tsc_ref(1000000000ull * 3600, scale, 0), >=,
+                     36000000000ull - 1);
+    /* rates the scale cannot express */
+    g_assert_cmphex(hvtcg_tsc_scale(10000000ull), ==, 0);
+    g_assert_cmphex(hvtcg_tsc_scale(0), ==, 0);
+    g_assert_cmphex(hvtcg_tsc_scale(~0ull), !=, 0);
+    /* sequence never 0 or 0xffffffff */
+    g_assert_cmphex(hvtcg_tsc_next_seq(0xfffffffeu), ==, 1);
+    g_assert_cmphex(hvtcg_tsc_next_seq(0xffffffffu), ==, 1);
+    g_assert_cmphex(hvtcg_tsc_next_seq(7), ==, 8);
 }
 
 /* ---- startup: refusals and acceptance under -accel tcg ---- */
@@ -382,6 +490,19 @@ static void test_synic_needs_vpindex(void)
     g_assert_nonnull(strstr(err, "hv-synic requires hv-vpindex"));
 }
 
+static void test_stimer_deps(void)
+{
+    g_autofree char *err = NULL;
+    g_autofree char *err2 = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-stimer=on",
+                             &err), !=, 0);
+    g_assert_nonnull(strstr(err, "hv-stimer requires hv-synic and hv-time"));
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,"
+                             "hv-stimer-direct=on", &err2), !=, 0);
+    g_assert_nonnull(strstr(err2, "hv-stimer-direct requires hv-stimer"));
+}
+
 static void test_accepted(void)
 {
     g_autofree char *err = NULL;
@@ -392,6 +513,13 @@ static void test_accepted(void)
     g_assert_cmpstr(err, ==, "");
     g_free(err);
     err = NULL;
+    /* issue 10's flags */
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,"
+                             "hv-stimer=on,hv-stimer-direct=on,hv-crash=on",
+                             &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
     /* no hv-* at all: as before */
     g_assert_cmpint(run_qemu("qemu64", &err), ==, 0);
 }
@@ -399,9 +527,9 @@ static void test_accepted(void)
 int main(int argc, char **argv)
 {
     static const char *const refused[] = {
-        "hv-vapic", "hv-stimer", "hv-reset", "hv-frequencies", "hv-runtime",
-        "hv-crash", "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-passthrough",
-        "hv-reenlightenment", "hv-stimer-direct", "hv-avic", "hv-xmm-input",
+        "hv-vapic", "hv-reset", "hv-frequencies", "hv-runtime",
+        "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-passthrough",
+        "hv-reenlightenment", "hv-avic", "hv-xmm-input",
         "hv-emsr-bitmap", "hv-tlbflush-ext", "hv-tlbflush-direct",
         "hv-no-nonarch-coresharing",
     };
@@ -425,6 +553,9 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/rules/msr-gpa", test_msr_gpa);
     qtest_add_func("/vmbus/hvtcg/rules/sint-deliverable",
                    test_sint_deliverable);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-stimer", test_msr_stimer);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-time-crash", test_msr_time_crash);
+    qtest_add_func("/vmbus/hvtcg/rules/tsc-page-math", test_tsc_math);
     for (i = 0; i < G_N_ELEMENTS(refused); i++) {
         g_autofree char *path = g_strdup_printf("/vmbus/hvtcg/startup/refused/%s",
                                                 refused[i]);
@@ -432,6 +563,7 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/vmbus/hvtcg/startup/synic-needs-vpindex",
                    test_synic_needs_vpindex);
+    qtest_add_func("/vmbus/hvtcg/startup/stimer-deps", test_stimer_deps);
     qtest_add_func("/vmbus/hvtcg/startup/accepted", test_accepted);
     return g_test_run();
 }

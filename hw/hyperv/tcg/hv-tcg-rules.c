@@ -126,6 +126,16 @@ static bool is_synic_msr(uint32_t msr)
            (msr >= HVTCG_MSR_SINT0 && msr <= HVTCG_MSR_SINT15);
 }
 
+static bool is_stimer_msr(uint32_t msr)
+{
+    return msr >= HVTCG_MSR_STIMER0_CONFIG && msr <= HVTCG_MSR_STIMER3_COUNT;
+}
+
+static bool is_crash_msr(uint32_t msr)
+{
+    return msr >= HVTCG_MSR_CRASH_P0 && msr <= HVTCG_MSR_CRASH_CTL;
+}
+
 HvTcgMsrVerdict hvtcg_msr_read_rule(uint32_t msr, unsigned features)
 {
     switch (msr) {
@@ -137,7 +147,16 @@ HvTcgMsrVerdict hvtcg_msr_read_rule(uint32_t msr, unsigned features)
         return (features & HVTCG_F_VPINDEX) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
     case HVTCG_MSR_TIME_REF_COUNT:
         return (features & HVTCG_F_TIME) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    case HVTCG_MSR_REFERENCE_TSC:
+        /* without hv-time: TCG's old behaviour (Linux's kexec writes it) */
+        return (features & HVTCG_F_TIME) ? HVTCG_MSR_OK : HVTCG_MSR_NOT_OURS;
     default:
+        if (is_stimer_msr(msr)) {
+            return (features & HVTCG_F_STIMER) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+        }
+        if (is_crash_msr(msr)) {
+            return (features & HVTCG_F_CRASH) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+        }
         if (is_synic_msr(msr)) {
             return (features & HVTCG_F_SYNIC) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
         }
@@ -184,8 +203,37 @@ HvTcgMsrVerdict hvtcg_msr_write_rule(uint32_t msr, uint64_t val, uint64_t cur,
          */
         *stored = page_msr(val);
         return HVTCG_MSR_OK;
+    case HVTCG_MSR_REFERENCE_TSC:
+        if (!(features & HVTCG_F_TIME)) {
+            return HVTCG_MSR_NOT_OURS;
+        }
+        *stored = page_msr(val);
+        return HVTCG_MSR_OK;
     default:
         break;
+    }
+    if (is_stimer_msr(msr)) {
+        if (!(features & HVTCG_F_STIMER)) {
+            return HVTCG_MSR_GP;
+        }
+        if ((msr - HVTCG_MSR_STIMER0_CONFIG) & 1) {
+            *stored = val;                          /* COUNT */
+            return HVTCG_MSR_OK;
+        }
+        /* direct mode only when offered (KVM: with hv-enforce-cpuid) */
+        if ((val & HVTCG_STIMER_DIRECT) &&
+            !(features & HVTCG_F_STIMER_DIRECT)) {
+            return HVTCG_MSR_GP;
+        }
+        *stored = hvtcg_stimer_config_write(cur, val);
+        return HVTCG_MSR_OK;
+    }
+    if (is_crash_msr(msr)) {
+        if (!(features & HVTCG_F_CRASH)) {
+            return HVTCG_MSR_GP;
+        }
+        *stored = val;  /* CRASH_CTL: the caller acts on the notify bit */
+        return HVTCG_MSR_OK;
     }
     if (!is_synic_msr(msr)) {
         return HVTCG_MSR_NOT_OURS;
@@ -221,6 +269,7 @@ bool hvtcg_msr_gpa_valid(uint32_t msr, uint64_t stored, unsigned phys_bits)
     switch (msr) {
     case HVTCG_MSR_HYPERCALL:
     case HVTCG_MSR_VP_ASSIST_PAGE:
+    case HVTCG_MSR_REFERENCE_TSC:
     case HVTCG_MSR_SIMP:
     case HVTCG_MSR_SIEFP:
         if (phys_bits >= 64) {
@@ -244,4 +293,97 @@ bool hvtcg_sint_deliverable(uint64_t sint, uint8_t *vector)
     }
     *vector = v;
     return true;
+}
+
+uint64_t hvtcg_stimer_config_write(uint64_t old, uint64_t val)
+{
+    uint64_t v = val & HVTCG_STIMER_CONFIG_MASK;
+
+    /*
+     * KVM: a timer reprogrammed to message mode with SINT 0 while it
+     * was enabled is disabled (SINT 0 means "no SINT" for Windows).
+     */
+    if ((old & HVTCG_STIMER_ENABLE) && !(v & HVTCG_STIMER_DIRECT) &&
+        !(v & HVTCG_STIMER_SINT_MASK)) {
+        v &= ~HVTCG_STIMER_ENABLE;
+    }
+    return v;
+}
+
+uint64_t hvtcg_stimer_count_write(uint64_t config, uint64_t count)
+{
+    if (count == 0) {
+        return config & ~HVTCG_STIMER_ENABLE;
+    }
+    if (config & HVTCG_STIMER_AUTO_ENABLE) {
+        return config | HVTCG_STIMER_ENABLE;
+    }
+    return config;
+}
+
+uint64_t hvtcg_stimer_periodic_next(uint64_t exp, uint64_t now,
+                                    uint64_t period)
+{
+    if (period == 0) {
+        return UINT64_MAX;
+    }
+    if (exp == 0) {
+        return now + period;
+    }
+    if (now < exp) {
+        return exp;
+    }
+    return now + (period - (now - exp) % period);
+}
+
+/* high 64 bits of a * b */
+static uint64_t mul_hi64(uint64_t a, uint64_t b)
+{
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+
+uint64_t hvtcg_tsc_scale(uint64_t tsc_hz)
+{
+    const uint64_t ref_hz = 10000000;   /* 100 ns units */
+    uint64_t rem = ref_hz, q = 0;
+    int i;
+
+    if (tsc_hz <= ref_hz) {
+        return 0;
+    }
+    /* (ref_hz << 64) / tsc_hz by long division; fits as ref_hz < tsc_hz */
+    for (i = 0; i < 64; i++) {
+        bool carry = rem >> 63;
+
+        rem <<= 1;
+        q <<= 1;
+        if (carry || rem >= tsc_hz) {
+            rem -= tsc_hz;
+            q |= 1;
+        }
+    }
+    return q;
+}
+
+uint64_t hvtcg_tsc_ref(uint64_t tsc, uint64_t scale, uint64_t offset)
+{
+    return mul_hi64(tsc, scale) + offset;
+}
+
+uint64_t hvtcg_tsc_offset_for(uint64_t tsc, uint64_t scale, uint64_t ref)
+{
+    return ref - mul_hi64(tsc, scale);
+}
+
+uint32_t hvtcg_tsc_next_seq(uint32_t seq)
+{
+    seq++;
+    if (seq == 0 || seq == 0xffffffffu) {
+        seq = 1;
+    }
+    return seq;
 }

@@ -13,7 +13,8 @@
  *
  * Opt-in: nothing changes unless the vCPU runs under TCG with an hv-*
  * enlightenment.  Implemented: hv-relaxed, hv-vpindex, hv-synic,
- * hv-time (TIME_REF_COUNT only), and the values hv-spinlocks,
+ * hv-time (TIME_REF_COUNT and the reference TSC page), hv-stimer,
+ * hv-stimer-direct (hv-tcg-time.c), hv-crash, and the values hv-spinlocks,
  * hv-vendor-id, hv-version-id-*.  Every other hv-* feature is refused at
  * realize, naming the flag.
  *
@@ -68,14 +69,19 @@
 #include "hw/hyperv/hyperv-tcg.h"
 #include "target/i386/kvm/hyperv-proto.h"
 #include "target/i386/kvm/hyperv.h"
+#include "system/runstate.h"
 #include "hv-tcg-rules.h"
+#include "hv-tcg-time.h"
 #include "trace.h"
 
 /* The hv-* features implemented under TCG. */
 #define HVTCG_SUPPORTED ((1ull << HYPERV_FEAT_RELAXED) | \
                          (1ull << HYPERV_FEAT_VPINDEX) | \
                          (1ull << HYPERV_FEAT_SYNIC) | \
-                         (1ull << HYPERV_FEAT_TIME))
+                         (1ull << HYPERV_FEAT_TIME) | \
+                         (1ull << HYPERV_FEAT_STIMER) | \
+                         (1ull << HYPERV_FEAT_STIMER_DIRECT) | \
+                         (1ull << HYPERV_FEAT_CRASH))
 
 /* Property names of HYPERV_FEAT_* bits, for error messages. */
 static const char *const hv_feat_names[] = {
@@ -134,6 +140,15 @@ static unsigned hvtcg_features(X86CPU *cpu)
     if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME)) {
         f |= HVTCG_F_TIME;
     }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+        f |= HVTCG_F_STIMER;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT)) {
+        f |= HVTCG_F_STIMER_DIRECT;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_CRASH)) {
+        f |= HVTCG_F_CRASH;
+    }
     return f;
 }
 
@@ -163,7 +178,7 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
         bit = ctz64(extra);
         error_setg(errp, "Hyper-V enlightenment %s is not supported under "
                    "TCG (supported: hv-relaxed, hv-vpindex, hv-synic, "
-                   "hv-time)",
+                   "hv-time, hv-stimer, hv-stimer-direct, hv-crash)",
                    bit < ARRAY_SIZE(hv_feat_names) && hv_feat_names[bit] ?
                    hv_feat_names[bit] : "(unknown)");
         return;
@@ -174,8 +189,25 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
                    "hv-vpindex");
         return;
     }
+    /* as KVM: timers need the SynIC and reference time */
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER) &&
+        (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC) ||
+         !hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME))) {
+        error_setg(errp, "Hyper-V enlightenment hv-stimer requires "
+                   "hv-synic and hv-time");
+        return;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT) &&
+        !hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+        error_setg(errp, "Hyper-V enlightenment hv-stimer-direct requires "
+                   "hv-stimer");
+        return;
+    }
     if (hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC)) {
         hyperv_synic_add(CPU(cpu));
+    }
+    if (hyperv_tcg_enabled(cpu)) {
+        hvtcg_time_realize(cpu);
     }
 }
 
@@ -222,7 +254,16 @@ bool hyperv_tcg_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
             *ebx |= HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
         }
         if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME)) {
-            *eax |= HV_TIME_REF_COUNT_AVAILABLE;
+            *eax |= HV_TIME_REF_COUNT_AVAILABLE | HV_REFERENCE_TSC_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+            *eax |= HV_SYNTIMERS_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT)) {
+            *edx |= HV_STIMER_DIRECT_MODE_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_CRASH)) {
+            *edx |= HV_GUEST_CRASH_MSR_AVAILABLE;
         }
         break;
     case HV_CPUID_ENLIGHTMENT_INFO:
@@ -257,6 +298,8 @@ void hyperv_tcg_after_reset(X86CPU *cpu)
     for (i = 0; i < HV_SINT_COUNT; i++) {
         env->msr_hv_synic_sint[i] = HV_SINT_MASKED;
     }
+    /* timers stopped, their routes dropped, before the SynIC reset */
+    hvtcg_time_reset(cpu);
     /* devices using the SynIC were reset first and dropped their routes */
     hyperv_synic_reset(CPU(cpu));
 }
@@ -281,6 +324,14 @@ void hyperv_tcg_cpu_init(X86CPU *cpu, const CPUX86State *saved)
     env->msr_hv_synic_msg_page = saved->msr_hv_synic_msg_page;
     memcpy(env->msr_hv_synic_sint, saved->msr_hv_synic_sint,
            sizeof(env->msr_hv_synic_sint));
+    env->msr_hv_tsc = saved->msr_hv_tsc;
+    memcpy(env->msr_hv_crash_params, saved->msr_hv_crash_params,
+           sizeof(env->msr_hv_crash_params));
+    /* timers keep running across INIT (their QEMU timers are untouched) */
+    memcpy(env->msr_hv_stimer_config, saved->msr_hv_stimer_config,
+           sizeof(env->msr_hv_stimer_config));
+    memcpy(env->msr_hv_stimer_count, saved->msr_hv_stimer_count,
+           sizeof(env->msr_hv_stimer_count));
 }
 
 static uint64_t *synic_msr_field(CPUX86State *env, uint32_t msr)
@@ -330,7 +381,25 @@ int hyperv_tcg_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val)
         *val = hyperv_vp_index(CPU(cpu));
         break;
     case HV_X64_MSR_TIME_REF_COUNT:
-        *val = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+        *val = hvtcg_ref_time();
+        break;
+    case HV_X64_MSR_REFERENCE_TSC:
+        *val = qatomic_read(&env->msr_hv_tsc);
+        break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT: {
+        unsigned i = (msr - HV_X64_MSR_STIMER0_CONFIG) / 2;
+
+        *val = (msr - HV_X64_MSR_STIMER0_CONFIG) & 1 ?
+               qatomic_read(&env->msr_hv_stimer_count[i]) :
+               qatomic_read(&env->msr_hv_stimer_config[i]);
+        break;
+    }
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        *val = qatomic_read(&env->msr_hv_crash_params[msr -
+                                                      HV_X64_MSR_CRASH_P0]);
+        break;
+    case HV_X64_MSR_CRASH_CTL:
+        *val = HV_CRASH_CTL_NOTIFY;     /* the one action we offer (KVM) */
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         *val = qatomic_read(&env->msr_hv_vapic);
@@ -391,6 +460,11 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         cur = env->msr_hv_vapic;
         break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT:
+        cur = (msr - HV_X64_MSR_STIMER0_CONFIG) & 1 ?
+              env->msr_hv_stimer_count[(msr - HV_X64_MSR_STIMER0_CONFIG) / 2] :
+              env->msr_hv_stimer_config[(msr - HV_X64_MSR_STIMER0_CONFIG) / 2];
+        break;
     default:
         field = synic_msr_field(env, msr);
         cur = field ? *field : 0;
@@ -440,6 +514,31 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         qatomic_set(&env->msr_hv_vapic, stored);
+        break;
+    case HV_X64_MSR_REFERENCE_TSC:
+        /* partition-wide */
+        CPU_FOREACH(other) {
+            qatomic_set(&X86_CPU(other)->env.msr_hv_tsc, stored);
+        }
+        hvtcg_tsc_page_update(cpu);
+        break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT:
+        hvtcg_stimer_write(cpu, msr, stored);
+        break;
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        /* partition-wide (KVM) */
+        CPU_FOREACH(other) {
+            qatomic_set(&X86_CPU(other)->env.msr_hv_crash_params[
+                            msr - HV_X64_MSR_CRASH_P0], stored);
+        }
+        break;
+    case HV_X64_MSR_CRASH_CTL:
+        if (stored & HV_CRASH_CTL_NOTIFY) {
+            /* as KVM_SYSTEM_EVENT_CRASH: the five parameters in the event */
+            trace_hvtcg_crash(cs->cpu_index, env->msr_hv_crash_params[0],
+                              env->msr_hv_crash_params[1]);
+            qemu_system_guest_panicked(cpu_get_crash_info(cs));
+        }
         break;
     case HV_X64_MSR_EOM:
         trace_hvtcg_eom(cs->cpu_index);
@@ -600,17 +699,8 @@ int hyperv_arch_sint_inject(CPUState *cs, uint32_t sint)
         trace_hvtcg_sint(cs->cpu_index, sint, 0, false);
         return 0;
     }
-    if (cpu->apic_id > 0xff) {
-        qemu_log_mask(LOG_UNIMP, "hyperv-tcg: SINT to APIC ID %u > 255\n",
-                      cpu->apic_id);
-        return -ENOTSUP;
-    }
     trace_hvtcg_sint(cs->cpu_index, sint, vector, true);
-    /* fixed, physical destination, edge: an MSI into the APIC window */
-    address_space_stl_le(&address_space_memory,
-                         APIC_DEFAULT_ADDRESS | (cpu->apic_id << 12),
-                         vector, MEMTXATTRS_UNSPECIFIED, NULL);
-    return 0;
+    return hvtcg_apic_inject(cpu, vector);
 }
 
 void hyperv_tcg_interrupt_taken(CPUX86State *env, int intno)
