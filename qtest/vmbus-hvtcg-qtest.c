@@ -423,6 +423,119 @@ static void test_tsc_math(void)
     g_assert_cmphex(hvtcg_tsc_next_seq(7), ==, 8);
 }
 
+/* ---- IPI and TLB-flush hypercalls, VP sets (issue 11) ---- */
+
+#define F_HC (HVTCG_F_IPI | HVTCG_F_TLBFLUSH)
+
+static void test_ipi_flush_calls(void)
+{
+    HvTcgHcall hc;
+
+    /* unknown unless the enlightenment is on */
+    hc = decode64(0x0002, 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, HVTCG_F_IPI), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x1000b, 0xf3, 0xf);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, HVTCG_F_TLBFLUSH), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    /* Linux's forms */
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x0015 | (2ull << 17), 0x1000, 0);        /* IPI_EX, 2 banks */
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x0014 | (1ull << 17) | (7ull << 32), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    /* wrong forms: rep on a simple call, var header on a non-Ex call */
+    hc = decode64(0x0002 | (1ull << 32), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x000b | (1ull << 17), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* rep start beyond the count */
+    hc = decode64(0x0003 | (2ull << 32) | (3ull << 48), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* fast: only the plain IPI fits in two registers (no XMM input) */
+    hc = decode64(0x10002, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x10015, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* misaligned input; headers crossing the page */
+    hc = decode64(0x0002, 0x1004, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x0002, 0x1ff0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x0013 | (0x3ffull << 17), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    /* vectors */
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0xf), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0x100), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0x10), ==, HVTCG_STATUS_SUCCESS);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0xff), ==, HVTCG_STATUS_SUCCESS);
+}
+
+static void test_vpset(void)
+{
+    const uint64_t banks[2] = { 0x5, 1ull << 63 };  /* banks 0 and 3 */
+    bool all;
+
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_ALL, 0, 0, &all), ==,
+                     HVTCG_STATUS_SUCCESS);
+    g_assert_true(all);
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, 0x9, 2, &all),
+                     ==, HVTCG_STATUS_SUCCESS);
+    g_assert_false(all);
+    /* bank count must match the variable header */
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, 0x9, 1, &all),
+                     ==, HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, ~0ull, 63,
+                                       &all), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_vpset_check(2, 0, 0, &all), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 0));
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 1));
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 2));
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 3 * 64 + 63));
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 64));     /* bank 1 absent */
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 4096));   /* beyond 64 banks */
+    g_assert_false(hvtcg_vpset_has(0x9, banks, ~0u));
+}
+
+static void test_msr_issue11(void)
+{
+    uint64_t st;
+
+    /* #GP without the enlightenment */
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_VP_RUNTIME, 0), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_TSC_FREQUENCY, 0), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_TPR, 0), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_RESET, 1, 0, 0, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_EOI, 0, 0, 0, &st), ==, HVTCG_MSR_GP);
+    /* read-only: runtime, frequencies; write-only: EOI */
+    g_assert_cmpint(wrc(HVTCG_MSR_VP_RUNTIME, 1, 0, HVTCG_F_RUNTIME, &st), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_APIC_FREQUENCY, 1, 0, HVTCG_F_FREQ, &st),
+                    ==, HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_EOI, HVTCG_F_VAPIC), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_RESET, ~0ull, 0, HVTCG_F_RESET, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 1);
+    g_assert_cmpint(wrc(HVTCG_MSR_ICR, 0xff000000000400f3ull, 0,
+                        HVTCG_F_VAPIC, &st), ==, HVTCG_MSR_OK);
+}
+
 /* ---- startup: refusals and acceptance under -accel tcg ---- */
 
 /*
@@ -503,6 +616,17 @@ static void test_stimer_deps(void)
     g_assert_nonnull(strstr(err2, "hv-stimer-direct requires hv-stimer"));
 }
 
+static void test_ipi_needs_vpindex(void)
+{
+    g_autofree char *err = NULL;
+    g_autofree char *err2 = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-ipi=on", &err), !=, 0);
+    g_assert_nonnull(strstr(err, "require hv-vpindex"));
+    g_assert_cmpint(run_qemu("qemu64,hv-tlbflush=on", &err2), !=, 0);
+    g_assert_nonnull(strstr(err2, "require hv-vpindex"));
+}
+
 static void test_accepted(void)
 {
     g_autofree char *err = NULL;
@@ -520,6 +644,15 @@ static void test_accepted(void)
     g_assert_cmpstr(err, ==, "");
     g_free(err);
     err = NULL;
+    /* issue 11: the libvirt set */
+    g_assert_cmpint(run_qemu("qemu64,hv-relaxed=on,hv-vapic=on,"
+                             "hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
+                             "hv-synic=on,hv-stimer=on,hv-reset=on,"
+                             "hv-frequencies=on,hv-ipi=on,hv-tlbflush=on,"
+                             "hv-time=on,hv-vendor-id=KVM\\ Hv", &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
     /* no hv-* at all: as before */
     g_assert_cmpint(run_qemu("qemu64", &err), ==, 0);
 }
@@ -527,8 +660,7 @@ static void test_accepted(void)
 int main(int argc, char **argv)
 {
     static const char *const refused[] = {
-        "hv-vapic", "hv-reset", "hv-frequencies", "hv-runtime",
-        "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-passthrough",
+        "hv-evmcs", "hv-passthrough",
         "hv-reenlightenment", "hv-avic", "hv-xmm-input",
         "hv-emsr-bitmap", "hv-tlbflush-ext", "hv-tlbflush-direct",
         "hv-no-nonarch-coresharing",
@@ -556,6 +688,9 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/rules/msr-stimer", test_msr_stimer);
     qtest_add_func("/vmbus/hvtcg/rules/msr-time-crash", test_msr_time_crash);
     qtest_add_func("/vmbus/hvtcg/rules/tsc-page-math", test_tsc_math);
+    qtest_add_func("/vmbus/hvtcg/rules/ipi-flush-calls", test_ipi_flush_calls);
+    qtest_add_func("/vmbus/hvtcg/rules/vp-set", test_vpset);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-issue11", test_msr_issue11);
     for (i = 0; i < G_N_ELEMENTS(refused); i++) {
         g_autofree char *path = g_strdup_printf("/vmbus/hvtcg/startup/refused/%s",
                                                 refused[i]);
@@ -564,6 +699,8 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/startup/synic-needs-vpindex",
                    test_synic_needs_vpindex);
     qtest_add_func("/vmbus/hvtcg/startup/stimer-deps", test_stimer_deps);
+    qtest_add_func("/vmbus/hvtcg/startup/ipi-needs-vpindex",
+                   test_ipi_needs_vpindex);
     qtest_add_func("/vmbus/hvtcg/startup/accepted", test_accepted);
     return g_test_run();
 }

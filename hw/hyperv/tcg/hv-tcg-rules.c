@@ -35,10 +35,84 @@ void hvtcg_hcall_decode(const HvTcgRegs *r, bool mode64, HvTcgHcall *hc)
 
 uint16_t hvtcg_hcall_check(const HvTcgHcall *hc)
 {
+    return hvtcg_hcall_check_f(hc, 0);
+}
+
+unsigned hvtcg_hcall_fixed_size(uint16_t code)
+{
+    switch (code) {
+    case HVTCG_CALL_FLUSH_VA_SPACE:
+    case HVTCG_CALL_FLUSH_VA_LIST:
+        return 24;      /* address_space, flags, processor_mask */
+    case HVTCG_CALL_FLUSH_VA_SPACE_EX:
+    case HVTCG_CALL_FLUSH_VA_LIST_EX:
+        return 32;      /* address_space, flags, format, valid_bank_mask */
+    case HVTCG_CALL_SEND_IPI:
+        return 16;      /* vector, reserved, cpu_mask */
+    case HVTCG_CALL_SEND_IPI_EX:
+        return 24;      /* vector, reserved, format, valid_bank_mask */
+    case HVTCG_CALL_POST_MESSAGE:
+        return sizeof(HvTcgPostMessageInput);
+    case HVTCG_CALL_SIGNAL_EVENT:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+/* IPI and TLB-flush calls: form (rep, variable header, fast) and input. */
+static uint16_t check_ipi_flush(const HvTcgHcall *hc, bool rep, bool var,
+                                bool fast_ok)
+{
+    if ((!rep && (hc->rep_count || hc->rep_start)) ||
+        (!var && hc->var_hdr)) {
+        return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    if (rep && hc->rep_start > hc->rep_count) {
+        return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    if (hc->fast) {
+        /* only what fits in two registers: no XMM input is offered */
+        return fast_ok ? HVTCG_STATUS_SUCCESS
+                       : HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    if (hc->in_param & 7) {
+        return HVTCG_STATUS_INVALID_ALIGNMENT;
+    }
+    /* the fixed and variable headers must not cross a page */
+    if ((hc->in_param & (PAGE_SIZE_4K - 1)) + hvtcg_hcall_fixed_size(hc->code) +
+        8u * hc->var_hdr > PAGE_SIZE_4K) {
+        return HVTCG_STATUS_INVALID_ALIGNMENT;
+    }
+    return HVTCG_STATUS_SUCCESS;
+}
+
+uint16_t hvtcg_hcall_check_f(const HvTcgHcall *hc, unsigned features)
+{
     if (hc->control & HVTCG_HC_RSVD_MASK) {
         return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
     }
     switch (hc->code) {
+    case HVTCG_CALL_FLUSH_VA_SPACE:
+    case HVTCG_CALL_FLUSH_VA_LIST:
+    case HVTCG_CALL_FLUSH_VA_SPACE_EX:
+    case HVTCG_CALL_FLUSH_VA_LIST_EX:
+        if (!(features & HVTCG_F_TLBFLUSH)) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_CODE;
+        }
+        return check_ipi_flush(hc,
+                               hc->code == HVTCG_CALL_FLUSH_VA_LIST ||
+                               hc->code == HVTCG_CALL_FLUSH_VA_LIST_EX,
+                               hc->code == HVTCG_CALL_FLUSH_VA_SPACE_EX ||
+                               hc->code == HVTCG_CALL_FLUSH_VA_LIST_EX,
+                               false);
+    case HVTCG_CALL_SEND_IPI:
+    case HVTCG_CALL_SEND_IPI_EX:
+        if (!(features & HVTCG_F_IPI)) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_CODE;
+        }
+        return check_ipi_flush(hc, false, hc->code == HVTCG_CALL_SEND_IPI_EX,
+                               hc->code == HVTCG_CALL_SEND_IPI);
     case HVTCG_CALL_POST_MESSAGE:
         /*
          * Not fast-capable (its 256-byte input does not fit in two
@@ -150,6 +224,18 @@ HvTcgMsrVerdict hvtcg_msr_read_rule(uint32_t msr, unsigned features)
     case HVTCG_MSR_REFERENCE_TSC:
         /* without hv-time: TCG's old behaviour (Linux's kexec writes it) */
         return (features & HVTCG_F_TIME) ? HVTCG_MSR_OK : HVTCG_MSR_NOT_OURS;
+    case HVTCG_MSR_VP_RUNTIME:
+        return (features & HVTCG_F_RUNTIME) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    case HVTCG_MSR_RESET:
+        return (features & HVTCG_F_RESET) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    case HVTCG_MSR_TSC_FREQUENCY:
+    case HVTCG_MSR_APIC_FREQUENCY:
+        return (features & HVTCG_F_FREQ) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
+    case HVTCG_MSR_EOI:
+        return HVTCG_MSR_GP;                    /* write-only */
+    case HVTCG_MSR_ICR:
+    case HVTCG_MSR_TPR:
+        return (features & HVTCG_F_VAPIC) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
     default:
         if (is_stimer_msr(msr)) {
             return (features & HVTCG_F_STIMER) ? HVTCG_MSR_OK : HVTCG_MSR_GP;
@@ -194,8 +280,25 @@ HvTcgMsrVerdict hvtcg_msr_write_rule(uint32_t msr, uint64_t val, uint64_t cur,
     case HVTCG_MSR_VP_INDEX:
     case HVTCG_MSR_TIME_REF_COUNT:
     case HVTCG_MSR_SVERSION:
+    case HVTCG_MSR_VP_RUNTIME:
+    case HVTCG_MSR_TSC_FREQUENCY:
+    case HVTCG_MSR_APIC_FREQUENCY:
         /* read-only (or absent) */
         return HVTCG_MSR_GP;
+    case HVTCG_MSR_RESET:
+        if (!(features & HVTCG_F_RESET)) {
+            return HVTCG_MSR_GP;
+        }
+        *stored = val & 1;      /* bit 0: reset the partition */
+        return HVTCG_MSR_OK;
+    case HVTCG_MSR_EOI:
+    case HVTCG_MSR_ICR:
+    case HVTCG_MSR_TPR:
+        if (!(features & HVTCG_F_VAPIC)) {
+            return HVTCG_MSR_GP;
+        }
+        *stored = val;          /* the local APIC judges the value */
+        return HVTCG_MSR_OK;
     case HVTCG_MSR_VP_ASSIST_PAGE:
         /*
          * Accepted and stored (Linux writes it on every CPU), though we
@@ -386,4 +489,42 @@ uint32_t hvtcg_tsc_next_seq(uint32_t seq)
         seq = 1;
     }
     return seq;
+}
+
+uint16_t hvtcg_vpset_check(uint64_t format, uint64_t valid_bank_mask,
+                           unsigned var_cnt, bool *all)
+{
+    *all = false;
+    switch (format) {
+    case HVTCG_VPSET_ALL:
+        *all = true;
+        return HVTCG_STATUS_SUCCESS;
+    case HVTCG_VPSET_SPARSE_4K:
+        /* one bank word per bit of the mask, exactly (KVM) */
+        if ((unsigned)__builtin_popcountll(valid_bank_mask) != var_cnt) {
+            return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+        }
+        return HVTCG_STATUS_SUCCESS;
+    default:
+        return HVTCG_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+}
+
+bool hvtcg_vpset_has(uint64_t valid_bank_mask, const uint64_t *banks,
+                     unsigned vp)
+{
+    unsigned bank = vp / 64;
+
+    if (bank >= 64 || !((valid_bank_mask >> bank) & 1)) {
+        return false;
+    }
+    return (banks[__builtin_popcountll(valid_bank_mask &
+                                       ((1ull << bank) - 1))] >>
+            (vp % 64)) & 1;
+}
+
+uint16_t hvtcg_ipi_vector_check(uint64_t vector)
+{
+    return vector < 0x10 || vector > 0xff ?
+           HVTCG_STATUS_INVALID_HYPERCALL_INPUT : HVTCG_STATUS_SUCCESS;
 }

@@ -32,6 +32,12 @@ enum {
 };
 
 /* Call codes we implement. */
+#define HVTCG_CALL_FLUSH_VA_SPACE     0x0002
+#define HVTCG_CALL_FLUSH_VA_LIST      0x0003
+#define HVTCG_CALL_SEND_IPI           0x000b
+#define HVTCG_CALL_FLUSH_VA_SPACE_EX  0x0013
+#define HVTCG_CALL_FLUSH_VA_LIST_EX   0x0014
+#define HVTCG_CALL_SEND_IPI_EX        0x0015
 #define HVTCG_CALL_POST_MESSAGE   0x005c
 #define HVTCG_CALL_SIGNAL_EVENT   0x005d
 
@@ -77,8 +83,38 @@ void hvtcg_hcall_decode(const HvTcgRegs *r, bool mode64, HvTcgHcall *hc);
  * Checks that do not touch guest memory: reserved control bits, known
  * code, rep/variable-header use, fast flag, alignment of the input GPA.
  * Returns an HVTCG_STATUS_*; SUCCESS means the call may proceed.
+ * hvtcg_hcall_check knows HvPostMessage/HvSignalEvent only;
+ * hvtcg_hcall_check_f also the calls of the HVTCG_F_IPI/HVTCG_F_TLBFLUSH
+ * enlightenments in @features.
  */
 uint16_t hvtcg_hcall_check(const HvTcgHcall *hc);
+uint16_t hvtcg_hcall_check_f(const HvTcgHcall *hc, unsigned features);
+
+/* Size of a slow call's fixed input header, in bytes (0: no input). */
+unsigned hvtcg_hcall_fixed_size(uint16_t code);
+
+/* ---- VP sets (TLFS HV_VP_SET: format, valid_bank_mask, banks) ---- */
+#define HVTCG_VPSET_SPARSE_4K     0
+#define HVTCG_VPSET_ALL           1
+
+/*
+ * Check a VP set header against the call's variable header size
+ * @var_cnt (8-byte units: one per bank).  *all tells "every VP".
+ */
+uint16_t hvtcg_vpset_check(uint64_t format, uint64_t valid_bank_mask,
+                           unsigned var_cnt, bool *all);
+
+/* Is VP @vp in the sparse set (@banks: one word per bit of @mask)? */
+bool hvtcg_vpset_has(uint64_t valid_bank_mask, const uint64_t *banks,
+                     unsigned vp);
+
+/* HvCallFlushVirtualAddress* flags */
+#define HVTCG_FLUSH_ALL_PROCESSORS          (1ull << 0)
+#define HVTCG_FLUSH_ALL_ADDRESS_SPACES      (1ull << 1)
+#define HVTCG_FLUSH_NON_GLOBAL_ONLY         (1ull << 2)
+
+/* IPI vector rule (KVM: INVALID_HYPERCALL_INPUT outside 0x10..0xff). */
+uint16_t hvtcg_ipi_vector_check(uint64_t vector);
 
 /*
  * Write the result (status in bits 15:0, reps completed in 43:32) back
@@ -116,8 +152,15 @@ uint16_t hvtcg_signal_event_check(uint64_t param, uint32_t *conn_id);
 #define HVTCG_MSR_GUEST_OS_ID     0x40000000u
 #define HVTCG_MSR_HYPERCALL       0x40000001u
 #define HVTCG_MSR_VP_INDEX        0x40000002u
+#define HVTCG_MSR_RESET           0x40000003u
+#define HVTCG_MSR_VP_RUNTIME      0x40000010u
 #define HVTCG_MSR_TIME_REF_COUNT  0x40000020u
 #define HVTCG_MSR_REFERENCE_TSC   0x40000021u
+#define HVTCG_MSR_TSC_FREQUENCY   0x40000022u
+#define HVTCG_MSR_APIC_FREQUENCY  0x40000023u
+#define HVTCG_MSR_EOI             0x40000070u
+#define HVTCG_MSR_ICR             0x40000071u
+#define HVTCG_MSR_TPR             0x40000072u
 #define HVTCG_MSR_VP_ASSIST_PAGE  0x40000073u
 #define HVTCG_MSR_SCONTROL        0x40000080u
 #define HVTCG_MSR_SVERSION        0x40000081u
@@ -165,6 +208,12 @@ uint16_t hvtcg_signal_event_check(uint64_t param, uint32_t *conn_id);
 #define HVTCG_F_STIMER   (1u << 3)
 #define HVTCG_F_STIMER_DIRECT (1u << 4)
 #define HVTCG_F_CRASH    (1u << 5)
+#define HVTCG_F_RUNTIME  (1u << 6)
+#define HVTCG_F_RESET    (1u << 7)
+#define HVTCG_F_FREQ     (1u << 8)
+#define HVTCG_F_VAPIC    (1u << 9)
+#define HVTCG_F_IPI      (1u << 10)
+#define HVTCG_F_TLBFLUSH (1u << 11)
 
 typedef enum HvTcgMsrVerdict {
     HVTCG_MSR_NOT_OURS,  /* unimplemented: keep TCG's old behaviour */

@@ -43,6 +43,12 @@
  * below 50 us are paced at 50 us on the host (expiration times in the
  * messages stay exact), so a guest cannot flood the main loop.
  *
+ * VP runtime (hv-runtime).  VP_RUNTIME counts the CPU time of the vCPU's
+ * thread under MTTCG (as KVM counts its vCPU task's run time), else
+ * QEMU_CLOCK_VIRTUAL.  msr_hv_runtime holds the value at the last VM
+ * stop or start; the vmstate subsection cpu/msr_hyperv_runtime migrates
+ * the value saved at the stop before migration.
+ *
  * Locking: everything here runs with the BQL (MSR writes take it, QEMU
  * timers and the staged-message callbacks run in the main loop).
  *
@@ -102,7 +108,7 @@ static uint64_t guest_tsc(X86CPU *cpu)
 }
 
 /* The rate of the guest's TSC, in Hz (0 if unknown). */
-static uint64_t guest_tsc_hz(void)
+uint64_t hvtcg_tsc_hz(void)
 {
     int64_t ns, ticks;
 
@@ -166,7 +172,7 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
 
     tsc = guest_tsc(cpu);
     ref = hvtcg_ref_time();
-    scale = hvtcg_tsc_scale(guest_tsc_hz());
+    scale = hvtcg_tsc_scale(hvtcg_tsc_hz());
     target = ref;
     if (have_old) {
         uint64_t old = hvtcg_tsc_ref(tsc, old_scale, old_offset);
@@ -234,6 +240,7 @@ struct HvStimer {
 
 typedef struct HvTcgTimeVcpu {
     HvStimer st[HV_STIMER_COUNT];
+    int64_t rt_base;                /* thread time at msr_hv_runtime */
 } HvTcgTimeVcpu;
 
 static HvTcgTimeVcpu **tvcpus;
@@ -437,6 +444,55 @@ static void st_timer_cb(void *opaque)
     st_expire(t);
 }
 
+/* ---------------- VP runtime ---------------- */
+
+static int64_t vcpu_thread_ns(X86CPU *cpu)
+{
+#ifdef CONFIG_POSIX
+    CPUState *cs = CPU(cpu);
+    struct timespec ts;
+    clockid_t cid;
+
+    if (qemu_tcg_mttcg_enabled() && cs->thread) {
+        if (qemu_cpu_is_self(cs)) {
+            cid = CLOCK_THREAD_CPUTIME_ID;
+        } else if (pthread_getcpuclockid(cs->thread->thread, &cid)) {
+            goto virt;
+        }
+        if (clock_gettime(cid, &ts) == 0) {
+            return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
+        }
+    }
+virt:
+#endif
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
+uint64_t hvtcg_runtime(X86CPU *cpu)
+{
+    HvTcgTimeVcpu *tv = tvcpu(cpu);
+    int64_t d;
+
+    if (!tv) {
+        return cpu->env.msr_hv_runtime;
+    }
+    d = vcpu_thread_ns(cpu) - tv->rt_base;
+    return cpu->env.msr_hv_runtime + (d > 0 ? d / 100 : 0);
+}
+
+static void runtime_rebase(X86CPU *cpu, bool save)
+{
+    HvTcgTimeVcpu *tv = tvcpu(cpu);
+
+    if (!tv) {
+        return;
+    }
+    if (save) {
+        cpu->env.msr_hv_runtime = hvtcg_runtime(cpu);
+    }
+    tv->rt_base = vcpu_thread_ns(cpu);
+}
+
 void hvtcg_stimer_write(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     CPUX86State *env = &cpu->env;
@@ -467,6 +523,10 @@ static void vm_state_change(void *opaque, bool running, RunState state)
     CPUState *cs;
     bool page_done = false;
 
+    CPU_FOREACH(cs) {
+        /* runtime: saved at the stop (for migration), rebased at start */
+        runtime_rebase(X86_CPU(cs), !running);
+    }
     if (!running) {
         return;
     }
@@ -535,6 +595,7 @@ void hvtcg_time_reset(X86CPU *cpu)
     if (!tv) {
         return;
     }
+    tv->rt_base = vcpu_thread_ns(cpu);      /* msr_hv_runtime is now 0 */
     for (i = 0; i < HV_STIMER_COUNT; i++) {
         st_cleanup(&tv->st[i]);
         st_drop_route(&tv->st[i]);

@@ -26,6 +26,12 @@ void hvtcg_tsc_page_update(X86CPU *cpu);
  */
 void hvtcg_stimer_write(X86CPU *cpu, uint32_t msr, uint64_t val);
 
+/* The guest's TSC rate in Hz (HV_X64_MSR_TSC_FREQUENCY; 0 unknown). */
+uint64_t hvtcg_tsc_hz(void);
+
+/* VP_RUNTIME of @cpu, in 100 ns units: its vCPU thread's CPU time. */
+uint64_t hvtcg_runtime(X86CPU *cpu);
+
 /* Send @vector as a fixed interrupt to @cpu's local APIC; BQL held. */
 int hvtcg_apic_inject(X86CPU *cpu, uint8_t vector);
 

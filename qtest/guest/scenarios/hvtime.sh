@@ -105,7 +105,7 @@ else
 fi
 if [ "$mig" = 1 ]; then
     u0=$(cut -d' ' -f1 /proc/uptime); r0=$(rdmsr 0 0x40000020)
-    out=$(host_action migrate) || { result hvtime_migrate FAIL "migrate: $out"; exit 0; }
+    out=$(host_action migrate) || result hvtime_migrate FAIL "migrate: $out"
     u1=$(cut -d' ' -f1 /proc/uptime); r1=$(rdmsr 0 0x40000020)
     t0=$(rdmsr 0 0x40000020); sleep 1; t1=$(rdmsr 0 0x40000020)
     u2=$(cut -d' ' -f1 /proc/uptime)
