@@ -58,7 +58,9 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
+#include "qemu/rcu.h"
 #include "cpu.h"
+#include "exec/memory.h"
 #include "exec/address-spaces.h"
 #include "system/cpu-timers.h"
 #include "system/runstate.h"
@@ -75,6 +77,18 @@
 uint64_t hvtcg_ref_time(void)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+}
+
+bool hvtcg_gpa_is_ram(uint64_t gpa, uint64_t len)
+{
+    MemoryRegion *mr;
+    hwaddr xlat, l = len;
+
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, gpa, &xlat, &l, true,
+                                 MEMTXATTRS_UNSPECIFIED);
+    return l >= len && memory_region_is_ram(mr) && !memory_region_is_rom(mr) &&
+           !memory_region_is_ram_device(mr);
 }
 
 int hvtcg_apic_inject(X86CPU *cpu, uint8_t vector)
@@ -149,6 +163,12 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
     MemTxResult r;
 
     if (!(msr & 1)) {
+        tscp.written = false;
+        return;
+    }
+    if (!hvtcg_gpa_is_ram(gpa, 24)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: reference TSC page at 0x%"
+                      PRIx64 " is not RAM\n", gpa);
         tscp.written = false;
         return;
     }

@@ -32,6 +32,13 @@ uint64_t hvtcg_tsc_hz(void);
 /* VP_RUNTIME of @cpu, in 100 ns units: its vCPU thread's CPU time. */
 uint64_t hvtcg_runtime(X86CPU *cpu);
 
+/*
+ * Is [@gpa, @gpa + @len) guest RAM (not ROM, not MMIO)?  Pages the
+ * hypervisor writes into (TSC page, VP assist page) must be: a guest
+ * pointing them at a device gets nothing written there.
+ */
+bool hvtcg_gpa_is_ram(uint64_t gpa, uint64_t len);
+
 /* Send @vector as a fixed interrupt to @cpu's local APIC; BQL held. */
 int hvtcg_apic_inject(X86CPU *cpu, uint8_t vector);
 

@@ -14,9 +14,10 @@
  * Opt-in: nothing changes unless the vCPU runs under TCG with an hv-*
  * enlightenment.  Implemented: hv-relaxed, hv-vpindex, hv-synic,
  * hv-time (TIME_REF_COUNT and the reference TSC page), hv-stimer,
- * hv-stimer-direct (hv-tcg-time.c), hv-crash, and the values hv-spinlocks,
- * hv-vendor-id, hv-version-id-*.  Every other hv-* feature is refused at
- * realize, naming the flag.
+ * hv-stimer-direct, hv-runtime (hv-tcg-time.c), hv-crash, hv-reset,
+ * hv-frequencies, hv-vapic, hv-ipi, hv-tlbflush, hv-passthrough (= all
+ * of these), and the values hv-spinlocks, hv-vendor-id, hv-version-id-*.
+ * Every other hv-* feature is refused at realize, naming the flag.
  *
  * State.  The Hyper-V MSRs live in CPUX86State (msr_hv_*), as under KVM,
  * so QEMU's existing vmstate subsections (cpu/msr_hyperv_hypercall,
@@ -188,8 +189,12 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
         return;
     }
     if (cpu->hyperv_passthrough) {
-        error_setg(errp, "hv-passthrough is not supported under TCG");
-        return;
+        /*
+         * Under KVM: every enlightenment the host offers.  Under TCG the
+         * "host" is this file: every enlightenment implemented here
+         * (like KVM, explicit hv-*=off flags do not take any away).
+         */
+        cpu->hyperv_features |= HVTCG_SUPPORTED;
     }
     if (cpu->hyperv_synic_kvm_only) {
         error_setg(errp, "x-hv-synic-kvm-only is not supported under TCG");
@@ -649,7 +654,8 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         qatomic_set(&env->msr_hv_vapic, stored);
-        if ((stored & 1) && hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC)) {
+        if ((stored & 1) && hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC) &&
+            hvtcg_gpa_is_ram(stored & ~0xfffull, 4)) {
             /* KVM: apic_assist (no lazy EOI pending) starts at 0 */
             address_space_write(&address_space_memory, stored & ~0xfffull,
                                 MEMTXATTRS_UNSPECIFIED, &(uint32_t){0}, 4);
