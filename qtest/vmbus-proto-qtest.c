@@ -82,15 +82,16 @@ static uint32_t recv_msg(Guest *g, void *buf, size_t buflen, uint32_t *len)
         qtest_memread(g->qts, slot, m, sizeof(m));
         if (ldl_le_p(m) != 0) {
             uint32_t plen = m[4];
-            bool pending = m[5] & 1;
 
             memset(buf, 0, buflen);
             memcpy(buf, m + 16, MIN(plen, buflen));
             if (len) {
                 *len = plen;
             }
+            /* As Linux does: free the slot, then look at msg_pending (the
+             * host may set it up to the moment the type is cleared). */
             qtest_writel(g->qts, slot, 0);
-            if (pending) {
+            if (qtest_readb(g->qts, slot + 5) & 1) {
                 port_cmd(g, CMD_EOM, 0, 0, 0);
             }
             return ldl_le_p(m + 16);
@@ -471,14 +472,152 @@ static void test_hostile(void)
     guest_end(g);
 }
 
+/* QMP test-bench commands: cap the version, rescind/re-offer, delay. */
+static void test_bench_commands(void)
+{
+    Guest *g = guest_start("-device hv-balloon,id=b0");
+    VmbWireVersionResponse vr;
+    VmbWireOfferChannel offer, again;
+    VmbWireRelid rel;
+    uint8_t m[8];
+    QDict *rsp;
+    uint32_t st;
+
+    /* Capped at 4.0 at run time: connection 4 disappears. */
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                    " 'arguments': {'version': '4.0'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(contact(g, 4, VMBW_VERSION(5, 3), &vr, &st), ==, 0);
+    g_assert_cmpuint(st, ==, 18);
+    connect_at(g, VMBW_VERSION(4, 0));
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                    " 'arguments': {'version': '3.5'}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+
+    /* Rescind the balloon's channel: RESCIND, then our RELID_RELEASED;
+     * re-offer: the same relid comes back. */
+    g_assert_cmpuint(request_offers(g, &offer), ==, 1);
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-rescind',"
+                    " 'arguments': {'id': 'b0'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(recv_msg(g, &rel, sizeof(rel), NULL), ==,
+                     VMBW_MSG_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(rel.child_relid, ==, offer.child_relid);
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-reoffer',"
+                    " 'arguments': {'id': 'b0'}}");
+    g_assert(qdict_haskey(rsp, "error"));       /* relid not released */
+    qobject_unref(rsp);
+    rel.hdr.msgtype = VMBW_MSG_RELID_RELEASED;
+    g_assert_cmpuint(post(g, g->conn_id, &rel, sizeof(rel)), ==, 0);
+    for (int i = 0; i < 100; i++) {
+        qtest_clock_step(g->qts, 1000);
+    }
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-reoffer',"
+                    " 'arguments': {'id': 'b0'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpuint(recv_msg(g, &again, sizeof(again), NULL), ==,
+                     VMBW_MSG_OFFERCHANNEL);
+    g_assert_cmpuint(again.child_relid, ==, offer.child_relid);
+
+    /* Delayed messages: nothing right after the post, the answer later. */
+    rsp = qtest_qmp(g->qts, "{'execute': 'x-vmbus-delay-messages',"
+                    " 'arguments': {'milliseconds': 1000}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    {
+        VmbWireOpenChannel oc = { 0 };
+
+        oc.hdr.msgtype = VMBW_MSG_OPENCHANNEL;
+        oc.child_relid = offer.child_relid;
+        oc.openid = offer.child_relid;
+        oc.ringbuffer_gpadlhandle = 0x4242;     /* no such GPADL: refused */
+        oc.downstream_ringbuffer_pageoffset = 2;
+        g_assert_cmpuint(post(g, g->conn_id, &oc, sizeof(oc)), ==, 0);
+    }
+    qtest_memread(g->qts, SIMP(0) + MSG_SINT * SLOT_SIZE, m, sizeof(m));
+    g_assert_cmpuint(ldl_le_p(m), ==, 0);
+    for (int i = 0; i < 100 && !ldl_le_p(m); i++) {
+        g_usleep(50 * 1000);
+        qtest_memread(g->qts, SIMP(0) + MSG_SINT * SLOT_SIZE, m, sizeof(m));
+    }
+    {
+        VmbWireOpenResult orr;
+
+        g_assert_cmpuint(recv_msg(g, &orr, sizeof(orr), NULL), ==,
+                         VMBW_MSG_OPENCHANNEL_RESULT);
+        g_assert_cmpuint(orr.status, !=, 0);
+    }
+    guest_end(g);
+}
+
+/* Every version the host speaks, one after the other (capped through QMP,
+ * contact at exactly that version, UNLOAD or implicit reset). */
+static void test_connect_every_version(void)
+{
+    static const uint32_t versions[] = {
+        VMBW_VERSION(5, 3), VMBW_VERSION(5, 2), VMBW_VERSION(5, 1),
+        VMBW_VERSION(5, 0), VMBW_VERSION(4, 1), VMBW_VERSION(4, 0),
+        VMBW_VERSION(3, 0), VMBW_VERSION(2, 4), VMBW_VERSION(1, 1),
+        VMBW_VERSION(0, 13),
+    };
+    Guest *g = guest_start(NULL);
+
+    for (int i = 0; i < ARRAY_SIZE(versions); i++) {
+        uint32_t v = versions[i];
+        uint32_t conn = v >= VMBW_VERSION(5, 0) ? 4 : 1;
+        g_autofree char *want = g_strdup_printf("%u.%u", v >> 16, v & 0xffff);
+        VmbWireInitiateContact ic = { 0 };
+        VmbWireVersionResponse vr;
+        g_autoptr(QDict) q = NULL;
+        QDict *rsp;
+
+        rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                        " 'arguments': {'version': %s}}", want);
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
+        ic.vmbus_version_requested = v;
+        if (v >= VMBW_VERSION(5, 0)) {
+            ic.msg_sint = MSG_SINT;
+        } else {
+            ic.interrupt_page = MONITOR1 + 0x10000;
+        }
+        ic.monitor_page1 = MONITOR1;
+        ic.monitor_page2 = MONITOR2;
+        g_assert_cmpuint(post(g, conn, &ic, sizeof(ic)), ==, 0);
+        g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), NULL), ==,
+                         VMBW_MSG_VERSION_RESPONSE);
+        g_assert_cmpuint(vr.version_supported, ==, 1);
+        if (v >= VMBW_VERSION(5, 0)) {
+            g_assert_cmpuint(vr.msg_conn_id, ==, 4);
+        }
+        g_assert_cmpstr(query_str(g, "version", &q), ==, want);
+        if (v >= VMBW_VERSION(3, 0)) {
+            VmbWireHdr unload = { .msgtype = VMBW_MSG_UNLOAD };
+
+            g_assert_cmpuint(post(g, conn, &unload, sizeof(unload)), ==, 0);
+            g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), NULL), ==,
+                             VMBW_MSG_UNLOAD_RESPONSE);
+        }
+    }
+    guest_end(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/proto/connect-5.3", test_connect_53);
     qtest_add_func("/vmbus/proto/connect-capped-4.0", test_connect_capped);
+    qtest_add_func("/vmbus/proto/connect-every-version",
+                   test_connect_every_version);
     qtest_add_func("/vmbus/proto/unknown-version", test_unknown_version_refused);
     qtest_add_func("/vmbus/proto/offer-gpadl-open-unload",
                    test_offer_gpadl_open_unload);
     qtest_add_func("/vmbus/proto/hostile", test_hostile);
+    qtest_add_func("/vmbus/proto/bench-commands", test_bench_commands);
     return g_test_run();
 }

@@ -16,9 +16,15 @@ die() { echo "bootstrap: error: $*" >&2; exit 1; }
 PKGS=(build-essential pkg-config ninja-build libglib2.0-dev libpixman-1-dev
       libfdt-dev zlib1g-dev libslirp-dev check ccache flex bison
       python3-venv dpkg-dev seabios kmod cpio busybox-static xz-utils zstd
-      ca-certificates file)
+      ca-certificates file socat clang libclang-rt-dev)
 # Packages that must come from trixie on bookworm.
 TRIXIE_PKGS=(meson python3-pycotap)
+# Optional sets, installed only by the scripts that need them
+# ('bootstrap.sh --optional NAME'), never by 'make run':
+#   libvirt  scripts/check-libvirt.sh (no qemu is pulled in; ours is used)
+#   docs     scripts/build-docs.sh
+OPT_libvirt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+OPT_docs=(python3-sphinx)
 
 . /etc/os-release
 codename=${VERSION_CODENAME:-unknown}
@@ -80,6 +86,24 @@ PIN
     fi
 }
 
+if [ "${1:-}" = --optional ]; then
+    case "${2:-}" in
+        libvirt) want=("${OPT_libvirt[@]}") ;;
+        docs) want=("${OPT_docs[@]}") ;;
+        *) die "usage: bootstrap.sh [--optional libvirt|docs]" ;;
+    esac
+    m=$(missing "${want[@]}")
+    [ -z "$m" ] && exit 0
+    need_root "$m"
+    say "installing (optional set '$2'): $m"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $m >/dev/null 2>&1 || {
+        apt_update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $m >/dev/null \
+            || die "apt-get install $m failed; check the network access to Debian's archive"
+    }
+    exit 0
+fi
+
 m=$(missing "${PKGS[@]}")
 if [ -n "$m" ]; then
     need_root "$m"
@@ -101,6 +125,20 @@ if [ -n "$mt" ] || ! meson_ok; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie "${TRIXIE_PKGS[@]}" >/dev/null
     fi || die "installing ${TRIXIE_PKGS[*]} from trixie failed"
     meson_ok || die "meson >= 1.5 still not available (found $(meson --version 2>/dev/null || echo none))"
+fi
+
+# The guest image carries Debian's kexec, hyperv-daemons and socat
+# binaries with their shared libraries taken from this host, so the host
+# needs those libraries (e.g. kexec-tools links libxenctrl).
+GUEST_USERSPACE=(kexec-tools hyperv-daemons socat)
+libs=$(apt-cache depends "${GUEST_USERSPACE[@]}" 2>/dev/null | sed -n 's/^ *Depends: \(lib[^ <>]*\)$/\1/p' | sort -u)
+ml=$(missing $libs)
+if [ -n "$ml" ]; then
+    need_root "$ml"
+    apt_update
+    say "installing libraries the guest image's userspace needs: $ml"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $ml >/dev/null 2>&1 \
+        || die "apt-get install $ml failed"
 fi
 
 # apt source lists are needed by 'apt-get source' and 'apt-get download';

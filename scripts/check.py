@@ -78,7 +78,7 @@ TAP = re.compile(r"^(not ok|ok)\s+\d+\s+(\S+)(?:\s+#\s*(SKIP|TODO)\s*(.*))?")
 
 
 def ring_qtest(qbuild, results):
-    qemu = os.path.join(ROOT, "build", "qemu-system-x86_64")
+    qemu = os.environ.get("QTEST_QEMU") or os.path.join(ROOT, "build", "qemu-system-x86_64")
     exes = sorted(glob.glob(os.path.join(qbuild, "tests", "qtest", "vmbus", "vmbus-*-qtest")))
     with open(results, "w") as out:
         if not exes:

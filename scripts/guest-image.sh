@@ -7,10 +7,15 @@
 #   build/guests/KIND/initrd.gz    busybox + the kernel's Hyper-V modules
 #                                  + kexec and hyperv-daemons binaries
 #   build/guests/KIND/kver         kernel release
-# KIND is 'trixie' (newest linux-image 6.12) or 'bookworm' (newest 6.1).
+# KIND is 'trixie' (newest linux-image 6.12) or 'bookworm' (newest 6.1),
+# or 'custom' for your own kernel (docs/guest-driver-ci.rst): SOURCE is a
+# linux-image .deb (make bindeb-pkg) or a directory holding
+# boot/vmlinuz-* (or vmlinuz, bzImage), lib/modules/KVER/ (make
+# modules_install INSTALL_MOD_PATH=DIR) and optionally an ELF vmlinux.
 # Rebuilt only when an input changes (package versions, these scripts).
 #
 #   guest-image.sh KIND OUTDIR
+#   guest-image.sh custom OUTDIR SOURCE
 set -euo pipefail
 
 KIND=$1
@@ -22,25 +27,42 @@ say() { echo "guest-image[$KIND]: $*"; }
 die() { echo "guest-image[$KIND]: error: $*" >&2; exit 1; }
 
 HV_MODULES="hv_vmbus hv_utils hv_balloon hv_netvsc hv_storvsc hid_hyperv hyperv_keyboard hv_sock pci_hyperv uio_hv_generic"
-# Userspace for later scenarios: kexec (unload by kexec) and the KVP/VSS daemons.
-EXTRA_PKGS="kexec-tools hyperv-daemons"
-TEST_MODULES="msr"
+# Userspace for later scenarios: kexec (unload by kexec), the KVP/VSS daemons,
+# socat (VSOCK-CONNECT/VSOCK-LISTEN for hv_sock tests).
+EXTRA_PKGS="kexec-tools hyperv-daemons socat"
+TEST_MODULES="msr e1000 virtio_pci virtio_blk dummy"   # e1000: the TCP baseline of scripts/bench-hvsock.sh; virtio_blk: the swap disk of hibernation to disk; dummy: a network interface for the KVP test on 6.1
 
+CUSTOM=
 case "$KIND" in
     trixie)   series=6.12; suite=trixie ;;
     bookworm) series=6.1;  suite=bookworm ;;
-    *) die "unknown guest '$KIND' (trixie or bookworm)" ;;
+    custom)   CUSTOM=$(realpath -e "${3:-/nonexistent}" 2>/dev/null) \
+                  || die "usage: guest-image.sh custom OUTDIR KERNEL.deb|DIR (no such file: '${3:-}')" ;;
+    *) die "unknown guest '$KIND' (trixie, bookworm, or custom with a kernel .deb or directory)" ;;
 esac
 
+if [ -n "$CUSTOM" ]; then
+    # identity of the custom kernel: the .deb's checksum, or the directory's file list
+    if [ -f "$CUSTOM" ]; then
+        meta=$(sha256sum < "$CUSTOM" | cut -c1-16)
+    else
+        meta=$(find "$CUSTOM" \( -type f -o -type l \) -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16)
+    fi
+    kpkg="custom:$CUSTOM"
+else
 # Newest linux-image-amd64 of the series, and the image package it pulls.
 meta=$(apt-cache madison linux-image-amd64 | awk -v s="$suite" -v v="$series" \
        '$6 ~ "^"s && index($3, v".") == 1 {print $3}' | sort -V | tail -1)
 [ -n "$meta" ] || die "no linux-image-amd64 $series.* in apt's lists for $suite; run scripts/bootstrap.sh (it adds trixie) and apt-get update"
 kpkg=$(apt-cache show "linux-image-amd64=$meta" | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -1)
 [ -n "$kpkg" ] || die "cannot resolve the kernel package of linux-image-amd64=$meta"
+fi
 
 inputs="$kpkg $meta $(dpkg-query -W -f='${Version}' busybox-static)"
 for p in $EXTRA_PKGS; do inputs="$inputs $p=$(apt-cache policy "$p" | sed -n 's/ *Candidate: //p')"; done
+# The host libraries the userspace binaries are copied with (bootstrap.sh).
+hostlibs=$(apt-cache depends $EXTRA_PKGS 2>/dev/null | sed -n 's/^ *Depends: \(lib[^ <>]*\)$/\1/p' | sort -u)
+inputs="$inputs $(dpkg-query -W -f='${Package}=${Version},' $hostlibs 2>/dev/null)"
 inputs="$inputs $(cat "$ROOT/scripts/guest-image.sh" "$ROOT/scripts/extract-vmlinux.py" "$ROOT"/scripts/guest/* | sha256sum | cut -c1-16)"
 if [ -f "$OUT/.inputs" ] && [ "$(cat "$OUT/.inputs")" = "$inputs" ] && [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinux" ]; then
     exit 0
@@ -63,19 +85,29 @@ cached_deb() {  # the cached .deb for PKG at VERSION, or nothing
     ls "$DEBS/${name}_${ver}_"*.deb 2>/dev/null | head -1 || true
 }
 
+say "building $OUT ($KIND); steps: kernel, modules, userspace, initrd, vmlinux"
+if [ -n "$CUSTOM" ]; then
+    kver_deb=$meta
+    kdeb=$CUSTOM
+else
 kver_deb=$(apt-cache show "$kpkg" | sed -n 's/^Version: //p' | head -1)
 kdeb=$(cached_deb "$kpkg" "$kver_deb")
 if [ -z "$kdeb" ]; then
-    say "downloading $kpkg ($kver_deb, about 100 MB)"
+    say "[1/5] downloading $kpkg ($kver_deb, about 100 MB; cached in $DEBS)"
     kdeb=$(fetch "$kpkg=$kver_deb")
+fi
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmbus-guest.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-say "unpacking $(basename "$kdeb")"
-dpkg-deb -x "$kdeb" "$WORK/k"
+say "[1/5] unpacking $(basename "$kdeb")"
+if [ -d "$kdeb" ]; then
+    mkdir -p "$WORK/k" && cp -a "$kdeb/." "$WORK/k/"
+else
+    dpkg-deb -x "$kdeb" "$WORK/k" || die "cannot unpack $kdeb (a linux-image .deb or a directory is needed)"
+fi
 moddir=$( (ls -d "$WORK"/k/lib/modules/* "$WORK"/k/usr/lib/modules/* 2>/dev/null || true) | head -1)
-[ -n "$moddir" ] || die "$kpkg has no modules directory"
+[ -n "$moddir" ] || die "$kpkg has no modules directory (lib/modules/KVER)"
 kver=$(basename "$moddir")
 kroot=$(dirname "$(dirname "$(dirname "$moddir")")")   # prefix whose lib/modules holds it
 [ -d "$kroot/lib/modules/$kver" ] || kroot=$WORK/k/usr
@@ -90,12 +122,18 @@ cp /bin/busybox "$S/bin/busybox"
 declare -A want=()
 add_mod() {
     local m=$1 path deps d
-    path=$(modinfo -b "$kroot" -k "$kver" -F filename "$m" 2>/dev/null) || die "module $m not in $kpkg"
+    path=$(modinfo -b "$kroot" -k "$kver" -F filename "$m" 2>/dev/null) || {
+        # a custom kernel may leave drivers out: the guest reports them as failed
+        [ -n "$CUSTOM" ] && { say "note: module $m is not in $kpkg; left out"; return 0; }
+        die "module $m not in $kpkg"
+    }
+    case "$path" in ""|"(builtin)") return 0 ;; esac   # built in (custom kernels)
     [ -n "${want[$path]:-}" ] && return 0
     want[$path]=1
     deps=$(modinfo -b "$kroot" -k "$kver" -F depends "$m" | tr ',' ' ')
     for d in $deps; do add_mod "$d"; done
 }
+say "[2/5] collecting the Hyper-V modules of $kver and their dependencies"
 for m in $HV_MODULES; do add_mod "$m"; done
 # for tests only (not loaded by load_hv_modules): /dev/cpu/N/msr
 for m in $TEST_MODULES; do add_mod "$m"; done
@@ -114,6 +152,7 @@ cp "$kroot/lib/modules/$kver"/modules.{order,builtin} "$S/lib/modules/$kver/" 2>
 depmod -b "$S" "$kver" 2>/dev/null
 
 # Userspace extras and their libraries.
+say "[3/5] adding userspace: busybox, $EXTRA_PKGS"
 for p in $EXTRA_PKGS; do
     v=$(apt-cache policy "$p" | sed -n 's/ *Candidate: //p')
     d=$(cached_deb "$p" "$v")
@@ -122,10 +161,13 @@ for p in $EXTRA_PKGS; do
 done
 for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
          usr/libexec/hypervkvpd/hv_get_dhcp_info usr/libexec/hypervkvpd/hv_get_dns_info \
-         usr/libexec/hypervkvpd/hv_set_ifconfig; do
+         usr/libexec/hypervkvpd/hv_set_ifconfig usr/bin/socat; do
     [ -e "$WORK/x/$b" ] || continue
     mkdir -p "$S/$(dirname "$b")"
     cp -a "$WORK/x/$b" "$S/$b"
+    if ldd "$WORK/x/$b" 2>/dev/null | grep -q "not found"; then
+        die "$b needs host libraries that are missing ($(ldd "$WORK/x/$b" | grep "not found" | awk '{print $1}' | tr '\n' ' ')); run scripts/bootstrap.sh"
+    fi
     { ldd "$WORK/x/$b" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
         mkdir -p "$S/$(dirname "$lib")"
         cp -L "$lib" "$S/$lib"
@@ -139,11 +181,18 @@ chmod +x "$S/init"
 echo "$kver" > "$S/etc/kver"
 echo "HV_MODULES='$HV_MODULES'" >> "$S/lib/vmbus-guest.sh"
 
+say "[4/5] writing the initramfs (${#want[@]} modules)"
 mkdir -p "$OUT.tmp"
 (cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 > "$OUT.tmp/initrd.gz")
-vmlinuz=$(ls "$WORK"/k/boot/vmlinuz-* | head -1)
+vmlinuz=$( (ls "$WORK"/k/boot/vmlinuz-* "$WORK"/k/vmlinuz "$WORK"/k/bzImage 2>/dev/null || true) | head -1)
+[ -n "$vmlinuz" ] || die "no kernel image (boot/vmlinuz-*, vmlinuz or bzImage) in $kdeb"
 cp "$vmlinuz" "$OUT.tmp/vmlinuz"
-"$ROOT/scripts/extract-vmlinux.py" "$vmlinuz" "$OUT.tmp/vmlinux" || die "cannot extract vmlinux from $vmlinuz"
+say "[5/5] uncompressed vmlinux for PVH boot"
+if [ -n "$CUSTOM" ] && [ -f "$WORK/k/vmlinux" ]; then
+    cp "$WORK/k/vmlinux" "$OUT.tmp/vmlinux"
+else
+    "$ROOT/scripts/extract-vmlinux.py" "$vmlinuz" "$OUT.tmp/vmlinux" || die "cannot extract vmlinux from $vmlinuz"
+fi
 echo "$kver" > "$OUT.tmp/kver"
 echo "$kpkg $kver_deb" > "$OUT.tmp/kpkg"
 echo "$inputs" > "$OUT.tmp/.inputs"

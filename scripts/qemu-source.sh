@@ -91,11 +91,12 @@ if [ -n "$SRC" ]; then
     origin="$SRC (QEMU $v)"
 else
     dsc=$(fetch_debian)
-    say "unpacking $(basename "$dsc") with Debian's patches"
-    dpkg-source -q -x "$dsc" "$DEST.tmp" >/dev/null 2>&1 || { rm -rf "$DEST.tmp"; die "dpkg-source -x $dsc failed"; }
+    say "unpacking $(basename "$dsc") with Debian's patches (about a minute)"
+    dpkg-source -q -x "$dsc" "$DEST.tmp" >/dev/null 2>&1 || { rm -rf "$DEST.tmp"; die "dpkg-source -x $dsc failed; remove $CACHE/qemu-dl (a damaged download) and run ./configure again"; }
     v=$(check_version "$DEST.tmp")
     origin="Debian source $(basename "$dsc" .dsc) (QEMU $v)"
 fi
+say "recording the pristine tree in git (the overlay is re-applied on top of it; about a minute)"
 (
     cd "$DEST.tmp"
     git init -q .

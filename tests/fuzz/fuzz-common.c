@@ -397,6 +397,7 @@ static void op_chan_notify(void *opaque, VmbcChannel *chan)
         fz_fail("chan_notify relid %u not open", vmbc_chan_relid(chan));
     }
     fz.n_notify++;
+    fz.notified[vmbc_chan_relid(chan)]++;
 }
 
 static void op_chan_released(void *opaque, VmbcChannel *chan)
@@ -430,6 +431,20 @@ static uint32_t op_tl_connect(void *opaque, const VmbWireGuid *ep,
 static void G_GNUC_PRINTF(3, 4)
 op_trace(void *opaque, const char *event, const char *fmt, ...)
 {
+    static int on = -1;
+    va_list ap;
+
+    if (on < 0) {
+        on = getenv("FZ_TRACE") != NULL;
+    }
+    if (!on) {
+        return;
+    }
+    va_start(ap, fmt);
+    fprintf(stderr, "  [%s] ", event);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
 }
 
 static void G_GNUC_PRINTF(2, 3)
@@ -602,8 +617,20 @@ void fz_save_load_roundtrip(bool preoffer)
     fz_check("load");
     vmbc_save(dst, b);
     if (a->len != b->len || memcmp(a->data, b->data, a->len)) {
-        fz_fail("save -> load -> save differs (%u vs %u bytes)", a->len,
-                b->len);
+        guint d = 0;
+
+        while (d < a->len && d < b->len && a->data[d] == b->data[d]) {
+            d++;
+        }
+        if (getenv("FZ_DUMP")) {
+            g_file_set_contents("/tmp/fz-save-a", (char *)a->data, a->len,
+                                NULL);
+            g_file_set_contents("/tmp/fz-save-b", (char *)b->data, b->len,
+                                NULL);
+        }
+        fz_fail("save -> load -> save differs (%u vs %u bytes, from byte "
+                "%u: %02x vs %02x)", a->len, b->len, d,
+                d < a->len ? a->data[d] : 0, d < b->len ? b->data[d] : 0);
     }
     if (fz.device_pins) {
         vmbc_foreach_channel(dst, repin_one, NULL);

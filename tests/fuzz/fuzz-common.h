@@ -4,6 +4,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+/*
+ * Debugging a reproducer (build/fuzz/tests/fuzz/<target> <file>):
+ *   FZ_TRACE=1    print the core's trace events
+ *   FZ_VERBOSE=1  print what the run did (messages, opens, notifies...)
+ *   FZ_DUMP=1     on a save/load round-trip mismatch, write both streams
+ *                 to /tmp/fz-save-a and /tmp/fz-save-b
+ *   VMBUS_FUZZ_WRITE_SEEDS=DIR  write the target's seed corpus and exit
+ */
+
 #ifndef TESTS_FUZZ_FUZZ_COMMON_H
 #define TESTS_FUZZ_FUZZ_COMMON_H
 
@@ -84,6 +93,7 @@ typedef struct FzEnv {
     uint64_t n_by_type[VMBW_MSG_COUNT];
     uint64_t n_events, n_notify, n_open, n_close, n_released, n_tl;
     uint64_t n_guest_errors;
+    uint32_t notified[VMBW_MAX_RELIDS];     /* chan_notify per relid */
     bool timer_armed;
     int64_t timer_expire;
     int64_t now;

@@ -199,7 +199,9 @@ static void op_build(FzIn *in)
     if (!aligned || (mode & 0x20) || existed) {
         return;
     }
+    /* A HEADER without its first range word is refused for its size. */
     valid = valid && sane_pfns && handle != 0 && rangecount == nr &&
+            first > 0 &&
             buflen == (uint16_t)(nw * 8) && chan && vmbc_chan_offered(chan) &&
             vmbc_chan_state(chan) != VMBC_CHAN_RESCINDED &&
             ci.n_gpadls < (fz.cfg.gpadl_max_count ? fz.cfg.gpadl_max_count

@@ -26,6 +26,10 @@
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/acpi/aml-build.h"
+#include "hw/i386/acpi-build.h"
+#include "hw/i386/pc.h"
+#include "hw/i386/x86.h"
+#include "qemu/units.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
@@ -149,6 +153,16 @@ static int vmbus_host_post_msg(void *opaque, uint32_t vp, uint32_t sint,
     h->inflight.header.message_type = msg_type;
     h->inflight.header.payload_size = len;
     memcpy(h->inflight.payload, payload, len);
+    if (h->delay_ms) {
+        /* Test bench: the message waits before it is staged. */
+        h->msg_inflight = true;
+        h->inflight_vp = vp;
+        h->inflight_sint = sint;
+        h->inflight_status = -EAGAIN;
+        timer_mod(h->delay_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + h->delay_ms);
+        return 0;
+    }
     ret = hyperv_post_msg(route, &h->inflight);
     if (ret) {
         return ret == -EAGAIN ? -EAGAIN : -EIO;
@@ -315,6 +329,14 @@ static void vmbus_host_chan_released(void *opaque, VmbcChannel *cc)
     vmbus_chan_released_hook(opaque, cc);
 }
 
+static uint32_t vmbus_host_tl_connect(void *opaque,
+                                      const VmbWireGuid *endpoint,
+                                      const VmbWireGuid *service,
+                                      void **chan_opaque)
+{
+    return vmbus_bus_tl_connect(opaque, endpoint, service, chan_opaque);
+}
+
 static void vmbus_host_conn_state_changed(void *opaque)
 {
     VMBusHost *h = opaque;
@@ -342,6 +364,7 @@ const VmbcOps vmbus_host_ops = {
     .chan_close = vmbus_host_chan_close,
     .chan_notify = vmbus_host_chan_notify,
     .chan_released = vmbus_host_chan_released,
+    .tl_connect = vmbus_host_tl_connect,
     .conn_state_changed = vmbus_host_conn_state_changed,
     .trace = vmbus_host_trace,
     .guest_error = vmbus_host_guest_error,
@@ -422,6 +445,31 @@ static void vmbus_host_legacy_event(EventNotifier *n)
 
 /* ---- ACPI ------------------------------------------------------------- */
 
+/*
+ * Where the MMIO window goes: the 'mmio-base' property, or else the first
+ * 1 GiB boundary above the PCI host's 64-bit hole (or above 4 GiB + RAM),
+ * where nothing else of the machine lives.
+ */
+static uint64_t vmbus_bridge_mmio_base(VMBusBridge *bridge)
+{
+    Object *pci_host = acpi_get_i386_pci_host();
+    uint64_t end = 0;
+
+    if (bridge->mmio_base) {
+        return bridge->mmio_base;
+    }
+    if (pci_host) {
+        end = object_property_get_uint(pci_host, PCI_HOST_PROP_PCI_HOLE64_END,
+                                       NULL);
+    }
+    if (!end) {
+        X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
+
+        end = x86ms->above_4g_mem_start + x86ms->above_4g_mem_size;
+    }
+    return ROUND_UP(MAX(end, 4 * GiB), GiB);
+}
+
 Aml *vmbus_bridge_build_aml(VMBusBridge *bridge)
 {
     Aml *dev = aml_device("VMBS");
@@ -450,6 +498,17 @@ Aml *vmbus_bridge_build_aml(VMBusBridge *bridge)
 
     crs = aml_resource_template();
     aml_append(crs, aml_irq_no_flags(bridge->irq));
+    if (bridge->mmio_size) {
+        uint64_t base = vmbus_bridge_mmio_base(bridge);
+
+        /* Guest MMIO for VMBus devices that map memory (synthetic video's
+         * framebuffer, vPCI BARs): Linux collects it as 'hyperv_mmio'. */
+        aml_append(crs, aml_qword_memory(AML_POS_DECODE, AML_MIN_FIXED,
+                                         AML_MAX_FIXED, AML_NON_CACHEABLE,
+                                         AML_READ_WRITE, 0, base,
+                                         base + bridge->mmio_size - 1, 0,
+                                         bridge->mmio_size));
+    }
     aml_append(dev, aml_name_decl("_CRS", crs));
     return dev;
 }
@@ -484,6 +543,12 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    if (bridge->mmio_size % MiB || bridge->mmio_base % MiB) {
+        error_setg(errp, "%s: mmio-size and mmio-base must be multiples of "
+                   "1 MiB", TYPE_VMBUS_BRIDGE);
+        return;
+    }
+
     h->bridge = bridge;
     h->max_version = bridge->max_version;
     h->gpadl_quota = bridge->gpadl_quota;
@@ -502,6 +567,7 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
     g_queue_init(&h->rx_queue);
     h->rx_bh = qemu_bh_new(vmbus_host_rx_bh, h);
     h->post_bh = qemu_bh_new(vmbus_host_post_bh, h);
+    h->delay_timer = timer_new_ms(QEMU_CLOCK_REALTIME, vmbus_host_post_bh, h);
     h->routes = g_array_new(false, true, sizeof(VMBusRoute));
     for (int i = 0; i < VMBC_TIMER_COUNT; i++) {
         h->timer_ctx[i].host = h;
@@ -516,9 +582,10 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
                    TYPE_VMBUS_BRIDGE, VMBW_CONN_ID_MESSAGE);
         return;
     }
-    if (vmbc_post_message_check(h->core, VMBW_CONN_ID_MESSAGE_4, 1, 0)
-        == HV_STATUS_SUCCESS &&
-        hyperv_set_msg_handler(VMBW_CONN_ID_MESSAGE_4,
+    /* Connection 4 (5.0 and later) is always registered: the core answers
+     * INVALID_CONNECTION_ID on it while max-version is below 5.0, which
+     * QMP can change at run time. */
+    if (hyperv_set_msg_handler(VMBW_CONN_ID_MESSAGE_4,
                                vmbus_host_post_msg_handler, h)) {
         error_setg(errp, "%s: message connection %u is taken",
                    TYPE_VMBUS_BRIDGE, VMBW_CONN_ID_MESSAGE_4);
@@ -554,6 +621,7 @@ static void vmbus_bridge_reset_hold(Object *obj, ResetType type)
     }
     vmbus_host_flush_rx(h);
     vmbc_reset(h->core);
+    timer_del(h->delay_timer);
     h->msg_inflight = false;
     /* Before the SynICs reset: they insist that no route is left. */
     vmbus_host_drop_routes(h);
@@ -680,6 +748,13 @@ static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_SIZE("gpadl-quota", VMBusBridge, gpadl_quota, 0),
     /* MMIO window in the ACPI _CRS (for devices with mmio_megabytes). */
     DEFINE_PROP_SIZE("mmio-size", VMBusBridge, mmio_size, 0),
+    /* Its guest-physical base; 0 = above the 64-bit PCI hole. */
+    DEFINE_PROP_UINT64("mmio-base", VMBusBridge, mmio_base, 0),
+    /* Offer device channels with monitor_allocated: the guest then signals
+     * through the monitor page (polled every monitor-latency, in 100 ns
+     * units; 0 = 100 us) instead of HvSignalEvent. */
+    DEFINE_PROP_BOOL("monitor", VMBusBridge, monitor, false),
+    DEFINE_PROP_UINT16("monitor-latency", VMBusBridge, monitor_latency, 0),
 };
 
 static void vmbus_bridge_class_init(ObjectClass *klass, void *data)

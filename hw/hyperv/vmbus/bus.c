@@ -16,6 +16,14 @@
  * Hot-unplug: device_del rescinds the device's channels; the device is
  * unrealized once the guest released every relid (RELID_RELEASED), or at
  * once for channels the guest never saw.
+ *
+ * Dynamic channels (hv_sock): besides that fixed array a device may own
+ * channels created at run time, either offered by the device
+ * (vmbus_device_add_channel) or by the core for a guest TL_CONNECT_REQUEST
+ * the device accepted (VMBusDeviceClass.tl_connect).  They are heap
+ * objects on VMBusDevice.dyn_channels, go through the same hooks, and
+ * end in VMBusDeviceClass.channel_released, after which the bus frees
+ * them.
  */
 
 #include "qemu/osdep.h"
@@ -55,6 +63,14 @@ static VmbWireGuid vmbus_uuid_to_wire(const QemuUUID *uuid)
     QEMU_BUILD_BUG_ON(sizeof(g) != sizeof(le.data));
     memcpy(&g, le.data, sizeof(g));
     return g;
+}
+
+static QemuUUID vmbus_wire_to_uuid(const VmbWireGuid *g)
+{
+    QemuUUID le;
+
+    memcpy(le.data, g, sizeof(le.data));
+    return qemu_uuid_bswap(le);
 }
 
 /* ---- ring pages ---------------------------------------------------------- */
@@ -264,6 +280,9 @@ void vmbus_chan_close_hook(VMBusHost *host, VmbcChannel *cc)
     chan->in_recv = false;
     vmbus_chan_unmap(chan);
     trace_vmbhost_chan_close(vmbc_chan_relid(cc));
+    if (chan->dynamic) {
+        return;         /* one connection of many: no device reset */
+    }
     /*
      * Once the guest closed the last channel, the device starts over, as
      * with QEMU's own VMBus (hv-balloon relies on it to be reopened).
@@ -309,7 +328,25 @@ static bool vmbus_dev_all_released(VMBusDevice *vdev)
             return false;
         }
     }
-    return true;
+    return vdev->dyn_channels == NULL;
+}
+
+static void vmbus_chan_init(VMBusChannel *chan, VMBusDevice *vdev,
+                            uint16_t index);
+static void vmbus_chan_cleanup(VMBusChannel *chan);
+
+/* Drop a dynamic channel: tell the device, then free it. */
+static void vmbus_dyn_chan_free(VMBusChannel *chan, bool tell_device)
+{
+    VMBusDevice *vdev = chan->dev;
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+
+    vdev->dyn_channels = g_list_remove(vdev->dyn_channels, chan);
+    if (tell_device && vdc->channel_released) {
+        vdc->channel_released(chan);
+    }
+    vmbus_chan_cleanup(chan);
+    g_free(chan);
 }
 
 void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc)
@@ -331,6 +368,9 @@ void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc)
     chan->core = NULL;
     chan->released = true;
     trace_vmbhost_chan_released(vmbc_chan_relid(cc));
+    if (chan->dynamic) {
+        vmbus_dyn_chan_free(chan, true);
+    }
     if (vdev->unplug_requested && vmbus_dev_all_released(vdev)) {
         object_ref(OBJECT(vdev));
         aio_bh_schedule_oneshot(qemu_get_aio_context(),
@@ -353,6 +393,148 @@ VMBusChannel *vmbus_device_channel(VMBusDevice *dev, uint32_t chan_idx)
 uint32_t vmbus_channel_idx(VMBusChannel *chan)
 {
     return chan->index;
+}
+
+/* ---- dynamic channels ------------------------------------------------------ */
+
+typedef struct VMBusCoreLookup {
+    VMBusChannel *chan;
+    VmbcChannel *found;
+} VMBusCoreLookup;
+
+static bool vmbus_core_lookup_one(VmbcChannel *cc, void *arg)
+{
+    VMBusCoreLookup *l = arg;
+
+    if (vmbc_chan_get_opaque(cc) == l->chan) {
+        l->found = cc;
+        return false;
+    }
+    return true;
+}
+
+/* The core's channel; a TL channel learns it here before its open. */
+static VmbcChannel *vmbus_chan_core_lookup(VMBusChannel *chan)
+{
+    VMBusCoreLookup l = { .chan = chan };
+
+    if (chan->core || chan->released) {
+        return chan->core;
+    }
+    vmbc_foreach_channel(vmbus_host_of(chan->dev)->core,
+                         vmbus_core_lookup_one, &l);
+    chan->core = l.found;
+    return chan->core;
+}
+
+static VMBusChannel *vmbus_dyn_chan_new(VMBusDevice *dev, void *opaque)
+{
+    VMBusChannel *chan = g_new0(VMBusChannel, 1);
+
+    vmbus_chan_init(chan, dev, 0xffff);
+    chan->dynamic = true;
+    chan->opaque = opaque;
+    dev->dyn_channels = g_list_append(dev->dyn_channels, chan);
+    return chan;
+}
+
+VMBusChannel *vmbus_device_new_tl_channel(VMBusDevice *dev, void *opaque)
+{
+    return vmbus_dyn_chan_new(dev, opaque);
+}
+
+VMBusChannel *vmbus_device_add_channel(VMBusDevice *dev,
+                                       const VMBusChannelOffer *offer,
+                                       void *opaque, Error **errp)
+{
+    VMBusHost *h = vmbus_host_of(dev);
+    VMBusChannel *chan = vmbus_dyn_chan_new(dev, opaque);
+    g_autoptr(GError) gerr = NULL;
+    VmbcOfferParams p = { 0 };
+
+    p.class_id = vmbus_uuid_to_wire(&offer->classid);
+    p.instance_id = vmbus_uuid_to_wire(&offer->instanceid);
+    p.flags = offer->flags;
+    memcpy(p.user_def, offer->user_def, sizeof(p.user_def));
+    p.dev_opaque = chan;
+    chan->core = vmbc_offer(h->core, &p, &gerr);
+    if (!chan->core) {
+        error_setg(errp, "%s: cannot offer a channel: %s",
+                   object_get_typename(OBJECT(dev)), gerr->message);
+        vmbus_dyn_chan_free(chan, false);
+        return NULL;
+    }
+    vmbus_host_register_chan_notifier(h, chan);
+    trace_vmbhost_offer(object_get_typename(OBJECT(dev)), chan->index,
+                        vmbc_chan_relid(chan->core));
+    return chan;
+}
+
+void vmbus_channel_rescind(VMBusChannel *chan)
+{
+    VmbcChannel *cc;
+
+    if (!chan->dynamic || chan->rescind_sent || chan->released) {
+        return;
+    }
+    chan->rescind_sent = true;
+    cc = vmbus_chan_core_lookup(chan);
+    if (!cc) {
+        /* Accepted by tl_connect but never offered by the core. */
+        vmbus_dyn_chan_free(chan, true);
+        return;
+    }
+    if (vmbc_chan_state(cc) != VMBC_CHAN_RESCINDED) {
+        vmbc_rescind(cc);       /* may release chan at once */
+    }
+}
+
+void *vmbus_channel_get_opaque(VMBusChannel *chan)
+{
+    return chan->opaque;
+}
+
+uint32_t vmbus_channel_relid(VMBusChannel *chan)
+{
+    VmbcChannel *cc = vmbus_chan_core_lookup(chan);
+
+    return cc ? vmbc_chan_relid(cc) : 0;
+}
+
+bool vmbus_channel_is_dynamic(VMBusChannel *chan)
+{
+    return chan->dynamic;
+}
+
+uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
+                              const VmbWireGuid *service, void **chan_opaque)
+{
+    QemuUUID ep = vmbus_wire_to_uuid(endpoint);
+    QemuUUID svc = vmbus_wire_to_uuid(service);
+    uint32_t status = VMBUS_TL_STATUS_REFUSED;
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &BUS(host->bridge->bus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+        VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+        VMBusChannel *chan = NULL;
+        uint32_t st;
+
+        if (!DEVICE(vdev)->realized || !vdc->tl_connect ||
+            vdev->unplug_requested) {
+            continue;
+        }
+        st = vdc->tl_connect(vdev, &ep, &svc, &chan);
+        if (!st && chan) {
+            *chan_opaque = chan;
+            return 0;
+        }
+        if (chan) {
+            vmbus_dyn_chan_free(chan, false);
+        }
+        status = st ? st : VMBUS_TL_STATUS_UNSUCCESSFUL;
+    }
+    return status;
 }
 
 bool vmbus_channel_is_open(VMBusChannel *chan)
@@ -587,6 +769,17 @@ ssize_t vmbus_channel_recv_done(VMBusChannel *chan)
     return done;
 }
 
+bool vmbus_channel_recv_pending(VMBusChannel *chan)
+{
+    uint32_t avail = 0;
+
+    if (!chan->is_open || chan->in_recv ||
+        vmbr_reader_avail(&chan->rings.out, &avail) != VMBR_OK) {
+        return false;
+    }
+    return avail > 0;
+}
+
 void vmbus_free_req(void *req)
 {
     VMBusChanReq *r = req;
@@ -787,11 +980,19 @@ static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
         VmbcOfferParams p = { 0 };
         g_autoptr(GError) gerr = NULL;
 
+        if (chan->core) {
+            continue;               /* still offered (re-offer via QMP) */
+        }
+        chan->released = false;
         p.class_id = vmbus_uuid_to_wire(&vdc->classid);
         p.instance_id = vmbus_uuid_to_wire(&vdev->instanceid);
         p.flags = vdc->channel_flags;
         p.mmio_megabytes = vdc->mmio_size_mb;
         p.subchannel_index = i;
+        /* monitor=on: the guest signals through the monitor page, which
+         * the core polls at the given latency (no hypercall). */
+        p.monitor_allocated = h->bridge->monitor;
+        p.monitor_latency = h->bridge->monitor_latency;
         p.dev_opaque = chan;
         chan->core = vmbc_offer(h->core, &p, &gerr);
         if (!chan->core) {
@@ -806,29 +1007,92 @@ static bool vmbus_dev_offer(VMBusDevice *vdev, Error **errp)
     return true;
 }
 
+static void vmbus_dev_withdraw(VMBusDevice *vdev);
+
+/* QMP vmbus-rescind / vmbus-reoffer: withdraw or offer again a device's
+ * channels while the device stays. */
+void vmbus_device_rescind(VMBusDevice *vdev)
+{
+    vmbus_dev_withdraw(vdev);
+}
+
+bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp)
+{
+    for (uint16_t i = 0; i < vdev->num_channels; i++) {
+        VmbcChannel *cc = vdev->channels[i].core;
+
+        if (cc && vmbc_chan_state(cc) == VMBC_CHAN_RESCINDED) {
+            error_setg(errp, "the guest has not released relid %u yet",
+                       vmbc_chan_relid(cc));
+            return false;
+        }
+    }
+    return vmbus_dev_offer(vdev, errp);
+}
+
 static void vmbus_dev_withdraw(VMBusDevice *vdev)
 {
+    GList *dyn = g_list_copy(vdev->dyn_channels);
+
     for (uint16_t i = 0; i < vdev->num_channels; i++) {
         if (vdev->channels[i].core) {
             vmbc_rescind(vdev->channels[i].core);
         }
+    }
+    /* Each rescind may free its own channel (never seen by the guest). */
+    for (GList *l = dyn; l; l = l->next) {
+        vmbus_channel_rescind(l->data);
+    }
+    g_list_free(dyn);
+}
+
+/* Unrealize: the device lets go of the dynamic channels the guest still
+ * holds; they stay with the core, ownerless, until released. */
+static void vmbus_dev_detach_dynamic(VMBusDevice *vdev)
+{
+    while (vdev->dyn_channels) {
+        VMBusChannel *chan = vdev->dyn_channels->data;
+        VmbcChannel *cc = vmbus_chan_core_lookup(chan);
+
+        if (cc) {
+            if (chan->is_open) {
+                vmbus_chan_close_hook(vmbus_host_of(vdev), cc);
+            }
+            vmbc_chan_set_opaque(cc, NULL);
+        }
+        vmbus_dyn_chan_free(chan, true);
+    }
+}
+
+static void vmbus_chan_init(VMBusChannel *chan, VMBusDevice *vdev,
+                            uint16_t index)
+{
+    chan->dev = vdev;
+    chan->index = index;
+    chan->notify_bh = qemu_bh_new(vmbus_chan_notify_bh, chan);
+    event_notifier_init(&chan->notifier, false);
+    event_notifier_set_handler(&chan->notifier, vmbus_chan_event);
+}
+
+static void vmbus_chan_cleanup(VMBusChannel *chan)
+{
+    if (chan->notifier_conn_id) {
+        hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        chan->notifier_conn_id = 0;
+    }
+    event_notifier_set_handler(&chan->notifier, NULL);
+    event_notifier_cleanup(&chan->notifier);
+    qemu_bh_delete(chan->notify_bh);
+    chan->notify_bh = NULL;
+    if (chan->pages) {
+        vmbus_chan_unmap(chan);
     }
 }
 
 static void vmbus_dev_free_channels(VMBusDevice *vdev)
 {
     for (uint16_t i = 0; i < vdev->num_channels; i++) {
-        VMBusChannel *chan = &vdev->channels[i];
-
-        if (chan->notifier_conn_id) {
-            hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
-        }
-        event_notifier_set_handler(&chan->notifier, NULL);
-        event_notifier_cleanup(&chan->notifier);
-        qemu_bh_delete(chan->notify_bh);
-        if (chan->pages) {
-            vmbus_chan_unmap(chan);
-        }
+        vmbus_chan_cleanup(&vdev->channels[i]);
     }
     g_free(vdev->channels);
     vdev->channels = NULL;
@@ -876,19 +1140,13 @@ static void vmbus_dev_realize(DeviceState *dev, Error **errp)
     }
 
     vdev->num_channels = vdc->num_channels ? vdc->num_channels(vdev) : 1;
-    if (vdev->num_channels < 1) {
+    if (vdev->num_channels < 1 && !vdc->channel_released) {
         error_setg(errp, "%s: no channels", object_get_typename(OBJECT(dev)));
         goto unrealize;
     }
-    vdev->channels = g_new0(VMBusChannel, vdev->num_channels);
+    vdev->channels = g_new0(VMBusChannel, MAX(vdev->num_channels, 1));
     for (uint16_t i = 0; i < vdev->num_channels; i++) {
-        VMBusChannel *chan = &vdev->channels[i];
-
-        chan->dev = vdev;
-        chan->index = i;
-        chan->notify_bh = qemu_bh_new(vmbus_chan_notify_bh, chan);
-        event_notifier_init(&chan->notifier, false);
-        event_notifier_set_handler(&chan->notifier, vmbus_chan_event);
+        vmbus_chan_init(&vdev->channels[i], vdev, i);
     }
     if (!vmbus_dev_offer(vdev, errp)) {
         vmbus_dev_withdraw(vdev);
@@ -920,6 +1178,7 @@ static void vmbus_dev_unrealize(DeviceState *dev)
 
     migrate_del_blocker(&vdev->migration_blocker);
     vmbus_dev_withdraw(vdev);
+    vmbus_dev_detach_dynamic(vdev);
     if (vdc->vmdev_unrealize) {
         vdc->vmdev_unrealize(vdev);
     }

@@ -571,7 +571,25 @@ static bool vmbc_msg_conn_id_valid(const VmbcCore *core, uint32_t id)
 {
     return id == VMBW_CONN_ID_MESSAGE ||
            (id == VMBW_CONN_ID_MESSAGE_4 &&
-            core->max_version >= VMBW_VERSION_WIN10_RS3_1);
+            __atomic_load_n(&core->max_version, __ATOMIC_RELAXED) >=
+            VMBW_VERSION_WIN10_RS3_1);
+}
+
+bool vmbc_set_max_version(VmbcCore *core, uint32_t version)
+{
+    if (version && !vmbc_version_known(version)) {
+        return false;
+    }
+    /* Read by vmbc_post_message_check() on vCPU threads. */
+    __atomic_store_n(&core->max_version, version ? version : VMBW_VERSION_IRON,
+                     __ATOMIC_RELAXED);
+    vmbc_trace(core, "vmbc_max_version", "0x%x", core->max_version);
+    return true;
+}
+
+uint32_t vmbc_get_max_version(const VmbcCore *core)
+{
+    return __atomic_load_n(&core->max_version, __ATOMIC_RELAXED);
 }
 
 uint32_t vmbc_post_message_check(const VmbcCore *core, uint32_t connection_id,
@@ -1032,8 +1050,8 @@ bool vmbc_check_invariants(const VmbcCore *core, const char **reason)
     }
     INV((unsigned)core->conn.state < VMBC_CONN_STATE_COUNT, "conn state");
     if (up) {
-        INV(vmbc_version_known(core->conn.version) &&
-            core->conn.version <= core->max_version, "version");
+        /* (max_version may have been lowered since: vmbc_set_max_version) */
+        INV(vmbc_version_known(core->conn.version), "version");
         INV(core->conn.msg_conn_id ==
             (core->conn.version >= VMBW_VERSION_WIN10_RS3_1 ? 4u : 1u),
             "msg_conn_id");

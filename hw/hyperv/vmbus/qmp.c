@@ -11,6 +11,8 @@
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "qobject/qdict.h"
+#include "hw/sysbus.h"
+#include "hw/qdev-core.h"
 #include "vmbus-priv.h"
 
 static char *vmbus_version_str(uint32_t v)
@@ -166,5 +168,83 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
         monitor_printf(mon, "  gpadl 0x%x: relid %u, %" PRIu64 " bytes%s\n",
                        l->value->handle, l->value->relid, l->value->bytes,
                        l->value->complete ? "" : " (incomplete)");
+    }
+}
+
+/* ---- test-bench commands ------------------------------------------------ */
+
+static VMBusHost *vmbus_qmp_host(Error **errp)
+{
+    VMBusBridge *bridge = vmbus_bridge_find();
+
+    if (!bridge || !bridge->host || !bridge->host->core) {
+        error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "no vmbus-bridge");
+        return NULL;
+    }
+    return bridge->host;
+}
+
+static VMBusDevice *vmbus_qmp_device(const char *id, Error **errp)
+{
+    DeviceState *dev = qdev_find_recursive(sysbus_get_default(), id);
+    Object *obj = dev ? OBJECT(dev) : object_resolve_path(id, NULL);
+
+    if (!obj || !object_dynamic_cast(obj, TYPE_VMBUS_DEVICE)) {
+        error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND,
+                  "no VMBus device '%s'", id);
+        return NULL;
+    }
+    return VMBUS_DEVICE(obj);
+}
+
+void qmp_vmbus_set_max_version(const char *version, Error **errp)
+{
+    VMBusHost *h = vmbus_qmp_host(errp);
+    unsigned major, minor;
+    uint32_t v = 0;
+
+    if (!h) {
+        return;
+    }
+    if (strcmp(version, "default")) {
+        if (sscanf(version, "%u.%u", &major, &minor) != 2 ||
+            major > 0xffff || minor > 0xffff) {
+            error_setg(errp, "'%s' is not major.minor", version);
+            return;
+        }
+        v = VMBW_VERSION(major, minor);
+    }
+    if (!vmbc_set_max_version(h->core, v)) {
+        error_setg(errp, "%s is not a VMBus version (0.13, 1.1, 2.4, 3.0, "
+                   "4.0, 4.1, 5.0, 5.1, 5.2, 5.3)", version);
+    }
+}
+
+void qmp_vmbus_rescind(const char *id, Error **errp)
+{
+    VMBusDevice *vdev = vmbus_qmp_host(errp) ? vmbus_qmp_device(id, errp)
+                                             : NULL;
+
+    if (vdev) {
+        vmbus_device_rescind(vdev);
+    }
+}
+
+void qmp_vmbus_reoffer(const char *id, Error **errp)
+{
+    VMBusDevice *vdev = vmbus_qmp_host(errp) ? vmbus_qmp_device(id, errp)
+                                             : NULL;
+
+    if (vdev) {
+        vmbus_device_reoffer(vdev, errp);
+    }
+}
+
+void qmp_x_vmbus_delay_messages(uint32_t milliseconds, Error **errp)
+{
+    VMBusHost *h = vmbus_qmp_host(errp);
+
+    if (h) {
+        h->delay_ms = milliseconds;
     }
 }

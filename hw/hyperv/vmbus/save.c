@@ -371,6 +371,13 @@ static bool parse_chan(const VmbcCore *core, Staging *st, Rd *r,
                           !c.params.monitor_allocated)) {
         FAIL("channel %u monitor id", c.relid);
     }
+    /* vmbc_chan_create() forces it for these: a stream cannot clear it. */
+    if ((c.params.subchannel_index ||
+         (c.params.flags & VMBW_OFFER_FLAG_TLNPI_PROVIDER)) &&
+        !c.params.rescind_on_close) {
+        FAIL("channel %u: subchannel / hv_sock without rescind_on_close",
+             c.relid);
+    }
     if (c.state == VMBC_CHAN_OPEN && !core->ops->vp_exists(core->opaque,
                                                            c.target_vp)) {
         FAIL("channel %u target vp", c.relid);
@@ -453,6 +460,25 @@ static bool parse_gpadl(const VmbcCore *core, Staging *st, Rd *r,
     return true;
 }
 
+/* Length of each message type the core queues (0: it never sends it). */
+static uint32_t host_msg_len(uint32_t type)
+{
+    switch (type) {
+    case VMBW_MSG_OFFERCHANNEL: return sizeof(VmbWireOfferChannel);
+    case VMBW_MSG_RESCIND_CHANNELOFFER: return sizeof(VmbWireRelid);
+    case VMBW_MSG_ALLOFFERS_DELIVERED: return sizeof(VmbWireHdr);
+    case VMBW_MSG_OPENCHANNEL_RESULT: return sizeof(VmbWireOpenResult);
+    case VMBW_MSG_GPADL_CREATED: return sizeof(VmbWireGpadlCreated);
+    case VMBW_MSG_GPADL_TORNDOWN: return sizeof(VmbWireGpadlTorndown);
+    case VMBW_MSG_VERSION_RESPONSE: return sizeof(VmbWireVersionResponse);
+    case VMBW_MSG_UNLOAD_RESPONSE: return sizeof(VmbWireHdr);
+    case VMBW_MSG_TL_CONNECT_RESULT: return sizeof(VmbWireTlConnectResult);
+    case VMBW_MSG_MODIFYCHANNEL_RESPONSE:
+        return sizeof(VmbWireModifyChannelResponse);
+    default: return 0;
+    }
+}
+
 static bool parse_outq(const VmbcCore *core, Staging *st, Rd *r,
                        GError **errp)
 {
@@ -479,6 +505,11 @@ static bool parse_outq(const VmbcCore *core, Staging *st, Rd *r,
             FAIL("OUTQ message %u", i);
         }
         getn(r, o->data, o->len);
+        /* Only what the core itself would have queued goes to the guest. */
+        if (r->bad || host_msg_len(vmbc_le32(((const VmbWireHdr *)
+                                              o->data)->msgtype)) != o->len) {
+            FAIL("OUTQ message %u type / length", i);
+        }
     }
     if (r->bad || r->left) {
         FAIL("OUTQ size");

@@ -42,6 +42,10 @@ struct VMBusChannel {
     uint16_t index;                 /* 0 = primary */
     VmbcChannel *core;              /* NULL until offered */
     bool released;                  /* core dropped it (rescind done) */
+    /* Dynamic channels (vmbus_device_add_channel / tl_connect). */
+    bool dynamic;
+    bool rescind_sent;              /* vmbus_channel_rescind called */
+    void *opaque;
 
     /* Guest signals: HvSignalEvent on the channel's connection id. */
     EventNotifier notifier;
@@ -98,6 +102,10 @@ struct VMBusHost {
     QEMUTimer *timers[VMBC_TIMER_COUNT];
     VMBusHostTimer timer_ctx[VMBC_TIMER_COUNT];
 
+    /* QMP x-vmbus-delay-messages: hold each host message this long. */
+    uint32_t delay_ms;
+    QEMUTimer *delay_timer;
+
     /* Rate limit for guest errors. */
     int64_t err_window_start;
     unsigned err_in_window;
@@ -118,6 +126,10 @@ void vmbus_chan_notify_hook(VMBusHost *host, VmbcChannel *cc);
 void vmbus_chan_released_hook(VMBusHost *host, VmbcChannel *cc);
 int vmbus_channel_remap(VMBusChannel *chan);
 VMBusHost *vmbus_host_of(VMBusDevice *dev);
+void vmbus_device_rescind(VMBusDevice *vdev);
+bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp);
 void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan);
+uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
+                              const VmbWireGuid *service, void **chan_opaque);
 
 #endif

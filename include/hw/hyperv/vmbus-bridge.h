@@ -33,6 +33,9 @@ struct VMBusBridge {
     uint32_t max_version;
     uint64_t gpadl_quota;
     uint64_t mmio_size;
+    uint64_t mmio_base;
+    bool monitor;
+    uint16_t monitor_latency;
 };
 
 static inline VMBusBridge *vmbus_bridge_find(void)

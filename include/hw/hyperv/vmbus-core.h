@@ -177,6 +177,14 @@ uint32_t vmbc_post_message_check(const VmbcCore *core, uint32_t connection_id,
  * else INVALID_CONNECTION_ID. */
 uint32_t vmbc_signal_event_check(const VmbcCore *core, uint32_t connection_id);
 /*
+ * Change the highest version offered (0 = 5.3); it applies from the next
+ * INITIATE_CONTACT on (a connected guest keeps its version).  false for an
+ * unknown version.
+ */
+bool vmbc_set_max_version(VmbcCore *core, uint32_t version);
+uint32_t vmbc_get_max_version(const VmbcCore *core);
+
+/*
  * Process one channel message (payload starts at the channel header).
  * Accepted on connection id 1, and on 4 when max_version >= 5.0, in any
  * state (Linux posts on the msg_conn_id VERSION_RESPONSE gave it; the

@@ -60,6 +60,28 @@ struct VMBusDeviceClass {
     void (*close_channel)(VMBusChannel *chan);
     /* Work to do on the channel (guest signal or space freed). */
     VMBusChannelNotifyCb chan_notify_cb;
+
+    /*
+     * Ours: dynamic channels (hv_sock and other run-time offers).
+     * A class that sets channel_released may return 0 from num_channels
+     * and live on dynamic channels only.
+     *
+     * tl_connect: the guest's TL_CONNECT_REQUEST (an hv_sock connect())
+     * to @service from its endpoint @endpoint.  To accept, create a
+     * channel with vmbus_device_new_tl_channel(), store it in *@chan and
+     * return 0: the bus offers it as an hv_sock channel (class = service,
+     * instance = endpoint).  Any other value (VMBUS_TL_STATUS_*) refuses:
+     * it goes back to the guest in TL_CONNECT_RESULT, and a channel left
+     * in *@chan is freed without channel_released.  Devices are asked in
+     * bus order; the first that accepts gets the connection.
+     *
+     * channel_released: a dynamic channel is gone for good (the guest
+     * released it after a rescind, or it was dropped at unload / reset /
+     * unplug).  Last callback for @chan: the bus frees it on return.
+     */
+    uint32_t (*tl_connect)(VMBusDevice *vdev, const QemuUUID *endpoint,
+                           const QemuUUID *service, VMBusChannel **chan);
+    void (*channel_released)(VMBusChannel *chan);
 };
 
 struct VMBusDevice {
@@ -72,6 +94,8 @@ struct VMBusDevice {
     Error *migration_blocker;
     /* Ours: device_del seen; unrealized once the guest released it. */
     bool unplug_requested;
+    /* Ours: dynamic channels (VMBusChannel *), in creation order. */
+    GList *dyn_channels;
 };
 
 extern const VMStateDescription vmstate_vmbus_dev;
@@ -130,8 +154,65 @@ void vmbus_channel_recv_pop(VMBusChannel *chan);
 /* End the batch: publish what was consumed, signal the guest if needed.
  * Returns the number of bytes consumed in the batch. */
 ssize_t vmbus_channel_recv_done(VMBusChannel *chan);
+/*
+ * Ours: whether the guest->host ring holds unread packets.  The guest
+ * signals only when it writes into an empty ring (judged by the read
+ * index published at recv_done), so a reader that stops with packets
+ * left (a budget, or a packet written just before its recv_done) must
+ * come back for them itself, e.g. with vmbus_channel_notify_host().
+ */
+bool vmbus_channel_recv_pending(VMBusChannel *chan);
 
 void vmbus_free_req(void *req);
+
+/* ---- Dynamic channels (ours) ---------------------------------------------
+ *
+ * Channels a device offers and withdraws at run time, next to the fixed
+ * array offered at realize.  They use the same hooks (open_channel,
+ * close_channel, chan_notify_cb) and the same I/O API as fixed channels;
+ * vmbus_channel_idx() is 0xffff for them.  Their end is always
+ * VMBusDeviceClass.channel_released.
+ */
+
+/* TL_CONNECT_RESULT statuses a tl_connect hook may return. */
+#define VMBUS_TL_STATUS_REFUSED       VMBW_STATUS_CONNECTION_REFUSED
+#define VMBUS_TL_STATUS_NO_RESOURCES  VMBW_STATUS_INSUFFICIENT_RESOURCES
+#define VMBUS_TL_STATUS_UNSUCCESSFUL  VMBW_STATUS_UNSUCCESSFUL
+
+/* What a run-time offer carries (see the OFFERCHANNEL message). */
+typedef struct VMBusChannelOffer {
+    QemuUUID classid;           /* if_type */
+    QemuUUID instanceid;        /* if_instance */
+    uint16_t flags;             /* VMBW_OFFER_FLAG_* */
+    uint8_t user_def[VMBW_USER_DEF_SIZE];
+} VMBusChannelOffer;
+
+/* For tl_connect only: a channel the bus offers once the hook accepts. */
+VMBusChannel *vmbus_device_new_tl_channel(VMBusDevice *dev, void *opaque);
+/*
+ * Create and offer a channel now (sent at once to a connected guest,
+ * else when it asks for offers).  Channels with
+ * VMBW_OFFER_FLAG_TLNPI_PROVIDER are rescinded when the guest closes
+ * them and dropped at unload, as Hyper-V does.  NULL + errp on failure
+ * (duplicate class/instance, relids exhausted).
+ */
+VMBusChannel *vmbus_device_add_channel(VMBusDevice *dev,
+                                       const VMBusChannelOffer *offer,
+                                       void *opaque, Error **errp);
+/*
+ * Withdraw a dynamic channel: closed (close_channel) if open, then
+ * RESCIND; channel_released follows once the guest released the relid.
+ * If the guest never saw the offer, channel_released runs before this
+ * returns, so do not touch @chan afterwards.  No-op when already
+ * rescinded.
+ */
+void vmbus_channel_rescind(VMBusChannel *chan);
+/* The opaque given at creation. */
+void *vmbus_channel_get_opaque(VMBusChannel *chan);
+/* Relid, 0 while the channel is not offered. */
+uint32_t vmbus_channel_relid(VMBusChannel *chan);
+/* True for dynamic channels. */
+bool vmbus_channel_is_dynamic(VMBusChannel *chan);
 
 VMBusGpadl *vmbus_get_gpadl(VMBusChannel *chan, uint32_t gpadl_id);
 void vmbus_put_gpadl(VMBusGpadl *gpadl);
