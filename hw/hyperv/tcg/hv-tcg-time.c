@@ -39,7 +39,11 @@
  * flag is set and the message is posted again (with a new delivery
  * time) after the guest's EOM; the timer is not rearmed meanwhile.
  * With no message page the expiry stays pending until the guest
- * reprograms the timer (KVM: same).  Periodic timers with a period
+ * reprograms the timer (KVM: same).  A timer reprogrammed while its
+ * message is staged keeps that route until the stage completes (after
+ * the slot's EOM), so every timer holds at most one route (one eventfd):
+ * moving a timer to another SINT while its message waits for a busy slot
+ * delays its next message until that EOM (KVM drops the waiting one).  Periodic timers with a period
  * below 50 us are paced at 50 us on the host (expiration times in the
  * messages stay exact), so a guest cannot flood the main loop.
  *
