@@ -285,8 +285,9 @@ static void test_msr_hypercall(void)
     g_assert_cmpint(wr(HVTCG_MSR_SCONTROL, ~0ull, ALL, &st), ==, HVTCG_MSR_OK);
     g_assert_cmphex(st, ==, 1);
     /* outside our set: TCG's old behaviour */
-    g_assert_cmpint(wr(0x40000021, 1, ALL, &st), ==, HVTCG_MSR_NOT_OURS);
-    g_assert_cmpint(hvtcg_msr_read_rule(0x400000b0, ALL), ==,
+    g_assert_cmpint(wr(0x40000021, 1, ALL & ~HVTCG_F_TIME, &st), ==,
+                    HVTCG_MSR_NOT_OURS);
+    g_assert_cmpint(hvtcg_msr_read_rule(0x400000c0, ALL), ==,
                     HVTCG_MSR_NOT_OURS);
 }
 
@@ -313,6 +314,226 @@ static void test_sint_deliverable(void)
     g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_MASKED | 0xf3, &v));
     g_assert_false(hvtcg_sint_deliverable(HVTCG_SINT_POLLING | 0xf3, &v));
     g_assert_false(hvtcg_sint_deliverable(0x0f, &v));
+}
+
+/* ---- time, timers, crash MSRs (issue 10) ---- */
+
+#define F_ALL (HVTCG_F_VPINDEX | HVTCG_F_SYNIC | HVTCG_F_TIME | \
+               HVTCG_F_STIMER | HVTCG_F_STIMER_DIRECT | HVTCG_F_CRASH)
+
+static HvTcgMsrVerdict wrc(uint32_t msr, uint64_t val, uint64_t cur,
+                          unsigned f, uint64_t *stored)
+{
+    return hvtcg_msr_write_rule(msr, val, cur, 1, f, stored);
+}
+
+static void test_msr_stimer(void)
+{
+    uint64_t st;
+    uint32_t m;
+
+    /* every timer MSR: #GP without hv-stimer, both ways */
+    for (m = HVTCG_MSR_STIMER0_CONFIG; m <= HVTCG_MSR_STIMER3_COUNT; m++) {
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL & ~HVTCG_F_STIMER), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, 0, 0, F_ALL & ~HVTCG_F_STIMER, &st), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL), ==, HVTCG_MSR_OK);
+    }
+    /* direct mode: #GP unless hv-stimer-direct */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, 0x1ed9, 0,
+                       F_ALL & ~HVTCG_F_STIMER_DIRECT, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, 0x1ed9, 0, F_ALL, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x1ed9);
+    /* reserved bits dropped */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER0_CONFIG, ~0ull & ~HVTCG_STIMER_DIRECT,
+                       0, F_ALL, &st), ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, HVTCG_STIMER_CONFIG_MASK & ~HVTCG_STIMER_DIRECT);
+    /* counts are stored as they are, any value */
+    g_assert_cmpint(wrc(HVTCG_MSR_STIMER3_COUNT, ~0ull, 0, F_ALL, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, ~0ull);
+    /* KVM: message mode with SINT 0 on an enabled timer disables it */
+    g_assert_cmphex(hvtcg_stimer_config_write(0x20009, 0x9), ==, 0x8);
+    g_assert_cmphex(hvtcg_stimer_config_write(0, 0x9), ==, 0x9);
+    g_assert_cmphex(hvtcg_stimer_config_write(0x20009, 0x1009), ==, 0x1009);
+    /* count: zero disables, auto-enable enables */
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20009, 0), ==, 0x20008);
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20008, 5), ==, 0x20009);
+    g_assert_cmphex(hvtcg_stimer_count_write(0x20000, 5), ==, 0x20000);
+    /* periodic: phase kept, missed periods skipped */
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(0, 1000, 100), ==, 1100);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1050, 100), ==, 1100);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1100, 100), ==, 1200);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1555, 100), ==, 1600);
+    g_assert_cmpuint(hvtcg_stimer_periodic_next(1100, 1555, 0), ==,
+                     UINT64_MAX);
+}
+
+static void test_msr_time_crash(void)
+{
+    uint64_t st;
+    uint32_t m;
+
+    /* REFERENCE_TSC: ours with hv-time, else TCG's old behaviour */
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_REFERENCE_TSC, F_ALL), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_REFERENCE_TSC,
+                                        F_ALL & ~HVTCG_F_TIME), ==,
+                    HVTCG_MSR_NOT_OURS);
+    g_assert_cmpint(wrc(HVTCG_MSR_REFERENCE_TSC, 0x12345fffull, 0, F_ALL, &st),
+                    ==, HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 0x12345001ull);
+    g_assert_false(hvtcg_msr_gpa_valid(HVTCG_MSR_REFERENCE_TSC,
+                                       1ull << 40 | 1, 40));
+    /* crash MSRs: #GP without hv-crash */
+    for (m = HVTCG_MSR_CRASH_P0; m <= HVTCG_MSR_CRASH_CTL; m++) {
+        g_assert_cmpint(hvtcg_msr_read_rule(m, F_ALL & ~HVTCG_F_CRASH), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, 1, 0, F_ALL & ~HVTCG_F_CRASH, &st), ==,
+                        HVTCG_MSR_GP);
+        g_assert_cmpint(wrc(m, ~0ull, 0, F_ALL, &st), ==, HVTCG_MSR_OK);
+    }
+}
+
+static void test_tsc_math(void)
+{
+    /* 2.5 GHz: 0.004 * 2^64 */
+    uint64_t scale = hvtcg_tsc_scale(2500000000ull), off;
+
+    g_assert_cmphex(scale, ==, 0x010624dd2f1a9fbeull);
+    g_assert_cmpuint(hvtcg_tsc_ref(2500000000ull, scale, 0), ==, 9999999);
+    /* the offset that matches a reference time, at huge TSCs too */
+    off = hvtcg_tsc_offset_for(~0ull - 5, scale, 42);
+    g_assert_cmpuint(hvtcg_tsc_ref(~0ull - 5, scale, off), ==, 42);
+    off = hvtcg_tsc_offset_for(123456789ull, scale, 1ull << 62);
+    g_assert_cmpuint(hvtcg_tsc_ref(123456789ull, scale, off), ==, 1ull << 62);
+    /* 1 GHz (icount ticks are ns): exactly /100 */
+    scale = hvtcg_tsc_scale(1000000000ull);
+    g_assert_cmpuint(hvtcg_tsc_ref(1000000000ull * 3600, scale, 0), >=,
+                     36000000000ull - 1);
+    /* rates the scale cannot express */
+    g_assert_cmphex(hvtcg_tsc_scale(10000000ull), ==, 0);
+    g_assert_cmphex(hvtcg_tsc_scale(0), ==, 0);
+    g_assert_cmphex(hvtcg_tsc_scale(~0ull), !=, 0);
+    /* sequence never 0 or 0xffffffff */
+    g_assert_cmphex(hvtcg_tsc_next_seq(0xfffffffeu), ==, 1);
+    g_assert_cmphex(hvtcg_tsc_next_seq(0xffffffffu), ==, 1);
+    g_assert_cmphex(hvtcg_tsc_next_seq(7), ==, 8);
+}
+
+/* ---- IPI and TLB-flush hypercalls, VP sets (issue 11) ---- */
+
+#define F_HC (HVTCG_F_IPI | HVTCG_F_TLBFLUSH)
+
+static void test_ipi_flush_calls(void)
+{
+    HvTcgHcall hc;
+
+    /* unknown unless the enlightenment is on */
+    hc = decode64(0x0002, 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, HVTCG_F_IPI), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x1000b, 0xf3, 0xf);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, HVTCG_F_TLBFLUSH), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_CODE);
+    /* Linux's forms */
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x0015 | (2ull << 17), 0x1000, 0);        /* IPI_EX, 2 banks */
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    hc = decode64(0x0014 | (1ull << 17) | (7ull << 32), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==, HVTCG_STATUS_SUCCESS);
+    /* wrong forms: rep on a simple call, var header on a non-Ex call */
+    hc = decode64(0x0002 | (1ull << 32), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x000b | (1ull << 17), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* rep start beyond the count */
+    hc = decode64(0x0003 | (2ull << 32) | (3ull << 48), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* fast: only the plain IPI fits in two registers (no XMM input) */
+    hc = decode64(0x10002, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    hc = decode64(0x10015, 0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    /* misaligned input; headers crossing the page */
+    hc = decode64(0x0002, 0x1004, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x0002, 0x1ff0, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    hc = decode64(0x0013 | (0x3ffull << 17), 0x1000, 0);
+    g_assert_cmpuint(hvtcg_hcall_check_f(&hc, F_HC), ==,
+                     HVTCG_STATUS_INVALID_ALIGNMENT);
+    /* vectors */
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0xf), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0x100), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0x10), ==, HVTCG_STATUS_SUCCESS);
+    g_assert_cmpuint(hvtcg_ipi_vector_check(0xff), ==, HVTCG_STATUS_SUCCESS);
+}
+
+static void test_vpset(void)
+{
+    const uint64_t banks[2] = { 0x5, 1ull << 63 };  /* banks 0 and 3 */
+    bool all;
+
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_ALL, 0, 0, &all), ==,
+                     HVTCG_STATUS_SUCCESS);
+    g_assert_true(all);
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, 0x9, 2, &all),
+                     ==, HVTCG_STATUS_SUCCESS);
+    g_assert_false(all);
+    /* bank count must match the variable header */
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, 0x9, 1, &all),
+                     ==, HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_vpset_check(HVTCG_VPSET_SPARSE_4K, ~0ull, 63,
+                                       &all), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_cmpuint(hvtcg_vpset_check(2, 0, 0, &all), ==,
+                     HVTCG_STATUS_INVALID_HYPERCALL_INPUT);
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 0));
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 1));
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 2));
+    g_assert_true(hvtcg_vpset_has(0x9, banks, 3 * 64 + 63));
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 64));     /* bank 1 absent */
+    g_assert_false(hvtcg_vpset_has(0x9, banks, 4096));   /* beyond 64 banks */
+    g_assert_false(hvtcg_vpset_has(0x9, banks, ~0u));
+}
+
+static void test_msr_issue11(void)
+{
+    uint64_t st;
+
+    /* #GP without the enlightenment */
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_VP_RUNTIME, 0), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_TSC_FREQUENCY, 0), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_TPR, 0), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_RESET, 1, 0, 0, &st), ==, HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_EOI, 0, 0, 0, &st), ==, HVTCG_MSR_GP);
+    /* read-only: runtime, frequencies; write-only: EOI */
+    g_assert_cmpint(wrc(HVTCG_MSR_VP_RUNTIME, 1, 0, HVTCG_F_RUNTIME, &st), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_APIC_FREQUENCY, 1, 0, HVTCG_F_FREQ, &st),
+                    ==, HVTCG_MSR_GP);
+    g_assert_cmpint(hvtcg_msr_read_rule(HVTCG_MSR_EOI, HVTCG_F_VAPIC), ==,
+                    HVTCG_MSR_GP);
+    g_assert_cmpint(wrc(HVTCG_MSR_RESET, ~0ull, 0, HVTCG_F_RESET, &st), ==,
+                    HVTCG_MSR_OK);
+    g_assert_cmphex(st, ==, 1);
+    g_assert_cmpint(wrc(HVTCG_MSR_ICR, 0xff000000000400f3ull, 0,
+                        HVTCG_F_VAPIC, &st), ==, HVTCG_MSR_OK);
 }
 
 /* ---- startup: refusals and acceptance under -accel tcg ---- */
@@ -382,6 +603,30 @@ static void test_synic_needs_vpindex(void)
     g_assert_nonnull(strstr(err, "hv-synic requires hv-vpindex"));
 }
 
+static void test_stimer_deps(void)
+{
+    g_autofree char *err = NULL;
+    g_autofree char *err2 = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-stimer=on",
+                             &err), !=, 0);
+    g_assert_nonnull(strstr(err, "hv-stimer requires hv-synic and hv-time"));
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,"
+                             "hv-stimer-direct=on", &err2), !=, 0);
+    g_assert_nonnull(strstr(err2, "hv-stimer-direct requires hv-stimer"));
+}
+
+static void test_ipi_needs_vpindex(void)
+{
+    g_autofree char *err = NULL;
+    g_autofree char *err2 = NULL;
+
+    g_assert_cmpint(run_qemu("qemu64,hv-ipi=on", &err), !=, 0);
+    g_assert_nonnull(strstr(err, "require hv-vpindex"));
+    g_assert_cmpint(run_qemu("qemu64,hv-tlbflush=on", &err2), !=, 0);
+    g_assert_nonnull(strstr(err2, "require hv-vpindex"));
+}
+
 static void test_accepted(void)
 {
     g_autofree char *err = NULL;
@@ -392,6 +637,27 @@ static void test_accepted(void)
     g_assert_cmpstr(err, ==, "");
     g_free(err);
     err = NULL;
+    /* issue 10's flags */
+    g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,"
+                             "hv-stimer=on,hv-stimer-direct=on,hv-crash=on",
+                             &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
+    /* issue 11: the libvirt set */
+    g_assert_cmpint(run_qemu("qemu64,hv-relaxed=on,hv-vapic=on,"
+                             "hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
+                             "hv-synic=on,hv-stimer=on,hv-reset=on,"
+                             "hv-frequencies=on,hv-ipi=on,hv-tlbflush=on,"
+                             "hv-time=on,hv-vendor-id=KVM\\ Hv", &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
+    /* hv-passthrough: everything TCG implements */
+    g_assert_cmpint(run_qemu("qemu64,hv-passthrough=on", &err), ==, 0);
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+    err = NULL;
     /* no hv-* at all: as before */
     g_assert_cmpint(run_qemu("qemu64", &err), ==, 0);
 }
@@ -399,9 +665,8 @@ static void test_accepted(void)
 int main(int argc, char **argv)
 {
     static const char *const refused[] = {
-        "hv-vapic", "hv-stimer", "hv-reset", "hv-frequencies", "hv-runtime",
-        "hv-crash", "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-passthrough",
-        "hv-reenlightenment", "hv-stimer-direct", "hv-avic", "hv-xmm-input",
+        "hv-evmcs",
+        "hv-reenlightenment", "hv-avic", "hv-xmm-input",
         "hv-emsr-bitmap", "hv-tlbflush-ext", "hv-tlbflush-direct",
         "hv-no-nonarch-coresharing",
     };
@@ -425,6 +690,12 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/rules/msr-gpa", test_msr_gpa);
     qtest_add_func("/vmbus/hvtcg/rules/sint-deliverable",
                    test_sint_deliverable);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-stimer", test_msr_stimer);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-time-crash", test_msr_time_crash);
+    qtest_add_func("/vmbus/hvtcg/rules/tsc-page-math", test_tsc_math);
+    qtest_add_func("/vmbus/hvtcg/rules/ipi-flush-calls", test_ipi_flush_calls);
+    qtest_add_func("/vmbus/hvtcg/rules/vp-set", test_vpset);
+    qtest_add_func("/vmbus/hvtcg/rules/msr-issue11", test_msr_issue11);
     for (i = 0; i < G_N_ELEMENTS(refused); i++) {
         g_autofree char *path = g_strdup_printf("/vmbus/hvtcg/startup/refused/%s",
                                                 refused[i]);
@@ -432,6 +703,9 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/vmbus/hvtcg/startup/synic-needs-vpindex",
                    test_synic_needs_vpindex);
+    qtest_add_func("/vmbus/hvtcg/startup/stimer-deps", test_stimer_deps);
+    qtest_add_func("/vmbus/hvtcg/startup/ipi-needs-vpindex",
+                   test_ipi_needs_vpindex);
     qtest_add_func("/vmbus/hvtcg/startup/accepted", test_accepted);
     return g_test_run();
 }

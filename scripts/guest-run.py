@@ -64,6 +64,10 @@
 #   (e.g. -device hv-sock,path=@TMPDIR@/hvs).
 #     qmp COMMAND [JSON]       any QMP command, arguments as one JSON
 #                              object; reply: ok <JSON answer>
+#     qmp-events NAME          how many QMP events NAME this QEMU sent
+#                              since the runner connected to it, and the
+#                              data of the last one: ok 1 {"action": ...}
+#                              (connects QMP: ask once before the event)
 #     reset                    system_reset; no reply (the guest reboots;
 #                              needs --reboot, or -no-reboot turns the
 #                              reset into a shutdown)
@@ -510,6 +514,12 @@ class Host:
                 return "ok", rest
             if act == "boot-count" and not args:
                 return "ok %d" % self.boots, rest
+            if act == "qmp-events" and len(args) == 1:
+                q = self.qmp_conn()
+                q.cmd("query-status")   # reads the events sent so far
+                evs = [e for e in q.events if e.get("event") == args[0]]
+                last = json.dumps(evs[-1].get("data", {})) if evs else "{}"
+                return "ok %d %s" % (len(evs), last), rest
             if act == "reset" and not args:
                 self.qmp_conn().cmd("system_reset")
                 return None, rest

@@ -142,6 +142,53 @@ START_TEST(test_random)
 }
 END_TEST
 
+/*
+ * Issue 10/11 rules on random input: IPI/flush call forms never accept
+ * a header that crosses the page, sparse VP sets never index past their
+ * banks, timer CONFIG writes keep only defined bits, the TSC math round
+ * trips.
+ */
+START_TEST(test_random_11)
+{
+    unsigned seed = 99;
+    static const uint16_t codes[] = { 0x02, 0x03, 0x0b, 0x13, 0x14, 0x15 };
+    int i;
+
+    for (i = 0; i < 200000; i++) {
+        uint64_t a = ((uint64_t)rand_r(&seed) << 33) ^
+                     ((uint64_t)rand_r(&seed) << 11) ^ rand_r(&seed);
+        uint64_t b = ((uint64_t)rand_r(&seed) << 33) ^
+                     ((uint64_t)rand_r(&seed) << 11) ^ rand_r(&seed);
+        uint64_t banks[64] = { 0 };
+        HvTcgRegs r = { .rcx = (a & ~0xffffull & ~HVTCG_HC_RSVD_MASK) |
+                               codes[i % 6],
+                        .rdx = b };
+        HvTcgHcall hc;
+        uint16_t s;
+        bool all;
+        uint64_t scale, off;
+
+        hvtcg_hcall_decode(&r, true, &hc);
+        s = hvtcg_hcall_check_f(&hc, HVTCG_F_IPI | HVTCG_F_TLBFLUSH);
+        if (s == HVTCG_STATUS_SUCCESS && !hc.fast) {
+            ck_assert((hc.in_param & 4095) +
+                      hvtcg_hcall_fixed_size(hc.code) + 8u * hc.var_hdr <= 4096);
+        }
+        if (hvtcg_vpset_check(a & 1, b, hc.var_hdr, &all) ==
+            HVTCG_STATUS_SUCCESS && !all) {
+            ck_assert_uint_le(hc.var_hdr, 64);
+            /* reads only banks[0..var_hdr) */
+            (void)hvtcg_vpset_has(b, banks, (unsigned)a);
+        }
+        ck_assert(!(hvtcg_stimer_config_write(b, a) &
+                    ~HVTCG_STIMER_CONFIG_MASK));
+        scale = hvtcg_tsc_scale(b | 0x80000000ull);
+        off = hvtcg_tsc_offset_for(a, scale, b);
+        ck_assert(hvtcg_tsc_ref(a, scale, off) == b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv-tcg");
@@ -154,6 +201,7 @@ int main(void)
     tcase_add_test(tc, test_32bit);
     tcase_add_test(tc, test_msr_rules);
     tcase_add_test(tc, test_random);
+    tcase_add_test(tc, test_random_11);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

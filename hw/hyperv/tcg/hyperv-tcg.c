@@ -13,9 +13,11 @@
  *
  * Opt-in: nothing changes unless the vCPU runs under TCG with an hv-*
  * enlightenment.  Implemented: hv-relaxed, hv-vpindex, hv-synic,
- * hv-time (TIME_REF_COUNT only), and the values hv-spinlocks,
- * hv-vendor-id, hv-version-id-*.  Every other hv-* feature is refused at
- * realize, naming the flag.
+ * hv-time (TIME_REF_COUNT and the reference TSC page), hv-stimer,
+ * hv-stimer-direct, hv-runtime (hv-tcg-time.c), hv-crash, hv-reset,
+ * hv-frequencies, hv-vapic, hv-ipi, hv-tlbflush, hv-passthrough (= all
+ * of these), and the values hv-spinlocks, hv-vendor-id, hv-version-id-*.
+ * Every other hv-* feature is refused at realize, naming the flag.
  *
  * State.  The Hyper-V MSRs live in CPUX86State (msr_hv_*), as under KVM,
  * so QEMU's existing vmstate subsections (cpu/msr_hyperv_hypercall,
@@ -26,13 +28,15 @@
  * cpu_reset clears them (they lie before end_reset_fields); INIT keeps
  * them (hyperv_tcg_cpu_init), like Hyper-V and KVM.
  *
- * Auto-EOI.  QEMU's userspace APIC has no auto-EOI, so CPUID 0x40000004
- * always carries HV_DEPRECATING_AEOI_RECOMMENDED under TCG: Linux then
- * programs its SINTs without auto-EOI and EOIs the APIC itself.  A guest
- * that sets auto-EOI anyway still works: when a vCPU takes an interrupt
- * whose vector belongs to one of its unmasked auto-EOI SINTs, we EOI it
- * at once (hyperv_tcg_interrupt_taken), as KVM does.  The cost is that a
- * non-SynIC source sharing that vector is auto-EOI'd too (KVM: same).
+ * Auto-EOI.  QEMU's userspace APIC has no auto-EOI; we emulate it: when
+ * a vCPU takes an interrupt whose vector belongs to one of its unmasked
+ * auto-EOI SINTs, we EOI it at once (hyperv_tcg_interrupt_taken), as
+ * KVM does (its per-vCPU auto-EOI vector bitmap).  A vector shared by an
+ * auto-EOI and a non-auto-EOI SINT, or by another source, is auto-EOI'd
+ * too (KVM: same).  Since that works (guest tests aeoi, hyperv,
+ * migrate, burst at 1-4 vCPUs), the AEOI-deprecation hint follows KVM's
+ * rule: set only with hv-avic, which TCG refuses -- so Linux programs
+ * its SINTs with auto-EOI, as under KVM.
  *
  * Locking (MTTCG).  Decided here, for all of this file:
  *  - MSR and hypercall helpers run on the vCPU thread WITHOUT the BQL.
@@ -62,20 +66,32 @@
 #include "qapi/error.h"
 #include "cpu.h"
 #include "exec/address-spaces.h"
+#include "exec/cputlb.h"
 #include "system/tcg.h"
 #include "hw/i386/apic.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/hyperv-tcg.h"
 #include "target/i386/kvm/hyperv-proto.h"
 #include "target/i386/kvm/hyperv.h"
+#include "system/runstate.h"
 #include "hv-tcg-rules.h"
+#include "hv-tcg-time.h"
 #include "trace.h"
 
 /* The hv-* features implemented under TCG. */
 #define HVTCG_SUPPORTED ((1ull << HYPERV_FEAT_RELAXED) | \
                          (1ull << HYPERV_FEAT_VPINDEX) | \
                          (1ull << HYPERV_FEAT_SYNIC) | \
-                         (1ull << HYPERV_FEAT_TIME))
+                         (1ull << HYPERV_FEAT_TIME) | \
+                         (1ull << HYPERV_FEAT_STIMER) | \
+                         (1ull << HYPERV_FEAT_STIMER_DIRECT) | \
+                         (1ull << HYPERV_FEAT_CRASH) | \
+                         (1ull << HYPERV_FEAT_RUNTIME) | \
+                         (1ull << HYPERV_FEAT_RESET) | \
+                         (1ull << HYPERV_FEAT_FREQUENCIES) | \
+                         (1ull << HYPERV_FEAT_VAPIC) | \
+                         (1ull << HYPERV_FEAT_IPI) | \
+                         (1ull << HYPERV_FEAT_TLBFLUSH))
 
 /* Property names of HYPERV_FEAT_* bits, for error messages. */
 static const char *const hv_feat_names[] = {
@@ -134,6 +150,33 @@ static unsigned hvtcg_features(X86CPU *cpu)
     if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME)) {
         f |= HVTCG_F_TIME;
     }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+        f |= HVTCG_F_STIMER;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT)) {
+        f |= HVTCG_F_STIMER_DIRECT;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_CRASH)) {
+        f |= HVTCG_F_CRASH;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RUNTIME)) {
+        f |= HVTCG_F_RUNTIME;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RESET)) {
+        f |= HVTCG_F_RESET;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_FREQUENCIES)) {
+        f |= HVTCG_F_FREQ;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC)) {
+        f |= HVTCG_F_VAPIC;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_IPI)) {
+        f |= HVTCG_F_IPI;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TLBFLUSH)) {
+        f |= HVTCG_F_TLBFLUSH;
+    }
     return f;
 }
 
@@ -146,8 +189,12 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
         return;
     }
     if (cpu->hyperv_passthrough) {
-        error_setg(errp, "hv-passthrough is not supported under TCG");
-        return;
+        /*
+         * Under KVM: every enlightenment the host offers.  Under TCG the
+         * "host" is this file: every enlightenment implemented here
+         * (like KVM, explicit hv-*=off flags do not take any away).
+         */
+        cpu->hyperv_features |= HVTCG_SUPPORTED;
     }
     if (cpu->hyperv_synic_kvm_only) {
         error_setg(errp, "x-hv-synic-kvm-only is not supported under TCG");
@@ -163,7 +210,9 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
         bit = ctz64(extra);
         error_setg(errp, "Hyper-V enlightenment %s is not supported under "
                    "TCG (supported: hv-relaxed, hv-vpindex, hv-synic, "
-                   "hv-time)",
+                   "hv-time, hv-stimer, hv-stimer-direct, hv-crash, "
+                   "hv-runtime, hv-reset, hv-frequencies, hv-vapic, "
+                   "hv-ipi, hv-tlbflush)",
                    bit < ARRAY_SIZE(hv_feat_names) && hv_feat_names[bit] ?
                    hv_feat_names[bit] : "(unknown)");
         return;
@@ -174,8 +223,33 @@ void hyperv_tcg_realize(X86CPU *cpu, Error **errp)
                    "hv-vpindex");
         return;
     }
+    /* as KVM: IPI and TLB-flush hypercalls name VPs by VP index */
+    if ((hyperv_feat_enabled(cpu, HYPERV_FEAT_IPI) ||
+         hyperv_feat_enabled(cpu, HYPERV_FEAT_TLBFLUSH)) &&
+        !hyperv_feat_enabled(cpu, HYPERV_FEAT_VPINDEX)) {
+        error_setg(errp, "Hyper-V enlightenments hv-ipi and hv-tlbflush "
+                   "require hv-vpindex");
+        return;
+    }
+    /* as KVM: timers need the SynIC and reference time */
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER) &&
+        (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC) ||
+         !hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME))) {
+        error_setg(errp, "Hyper-V enlightenment hv-stimer requires "
+                   "hv-synic and hv-time");
+        return;
+    }
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT) &&
+        !hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+        error_setg(errp, "Hyper-V enlightenment hv-stimer-direct requires "
+                   "hv-stimer");
+        return;
+    }
     if (hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC)) {
         hyperv_synic_add(CPU(cpu));
+    }
+    if (hyperv_tcg_enabled(cpu)) {
+        hvtcg_time_realize(cpu);
     }
 }
 
@@ -222,14 +296,56 @@ bool hyperv_tcg_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
             *ebx |= HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
         }
         if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TIME)) {
-            *eax |= HV_TIME_REF_COUNT_AVAILABLE;
+            *eax |= HV_TIME_REF_COUNT_AVAILABLE | HV_REFERENCE_TSC_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER)) {
+            *eax |= HV_SYNTIMERS_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER_DIRECT)) {
+            *edx |= HV_STIMER_DIRECT_MODE_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_CRASH)) {
+            *edx |= HV_GUEST_CRASH_MSR_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RUNTIME)) {
+            *eax |= HV_VP_RUNTIME_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RESET)) {
+            *eax |= HV_RESET_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_FREQUENCIES)) {
+            *eax |= HV_ACCESS_FREQUENCY_MSRS;
+            *edx |= HV_FREQUENCY_MSRS_AVAILABLE;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC)) {
+            *eax |= HV_APIC_ACCESS_AVAILABLE;
         }
         break;
     case HV_CPUID_ENLIGHTMENT_INFO:
-        /* Always: we have no auto-EOI in the APIC (see the top). */
-        *eax = hvtcg_hide_aeoi_hint ? 0 : HV_DEPRECATING_AEOI_RECOMMENDED;
+        /*
+         * KVM's rule: the AEOI-deprecation hint only with hv-avic (which
+         * TCG refuses), so guests use auto-EOI, emulated at interrupt
+         * acknowledge (see the top).
+         */
+        *eax = 0;
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_AVIC) &&
+            !hvtcg_hide_aeoi_hint) {
+            *eax |= HV_DEPRECATING_AEOI_RECOMMENDED;
+        }
         if (hyperv_feat_enabled(cpu, HYPERV_FEAT_RELAXED)) {
             *eax |= HV_RELAXED_TIMING_RECOMMENDED;
+        }
+        /* KVM's hints for these */
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC)) {
+            *eax |= HV_APIC_ACCESS_RECOMMENDED;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_IPI)) {
+            *eax |= HV_CLUSTER_IPI_RECOMMENDED |
+                    HV_EX_PROCESSOR_MASKS_RECOMMENDED;
+        }
+        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_TLBFLUSH)) {
+            *eax |= HV_REMOTE_TLB_FLUSH_RECOMMENDED |
+                    HV_EX_PROCESSOR_MASKS_RECOMMENDED;
         }
         *ebx = cpu->hyperv_spinlock_attempts;
         break;
@@ -257,6 +373,8 @@ void hyperv_tcg_after_reset(X86CPU *cpu)
     for (i = 0; i < HV_SINT_COUNT; i++) {
         env->msr_hv_synic_sint[i] = HV_SINT_MASKED;
     }
+    /* timers stopped, their routes dropped, before the SynIC reset */
+    hvtcg_time_reset(cpu);
     /* devices using the SynIC were reset first and dropped their routes */
     hyperv_synic_reset(CPU(cpu));
 }
@@ -281,6 +399,15 @@ void hyperv_tcg_cpu_init(X86CPU *cpu, const CPUX86State *saved)
     env->msr_hv_synic_msg_page = saved->msr_hv_synic_msg_page;
     memcpy(env->msr_hv_synic_sint, saved->msr_hv_synic_sint,
            sizeof(env->msr_hv_synic_sint));
+    env->msr_hv_tsc = saved->msr_hv_tsc;
+    env->msr_hv_runtime = saved->msr_hv_runtime;
+    memcpy(env->msr_hv_crash_params, saved->msr_hv_crash_params,
+           sizeof(env->msr_hv_crash_params));
+    /* timers keep running across INIT (their QEMU timers are untouched) */
+    memcpy(env->msr_hv_stimer_config, saved->msr_hv_stimer_config,
+           sizeof(env->msr_hv_stimer_config));
+    memcpy(env->msr_hv_stimer_count, saved->msr_hv_stimer_count,
+           sizeof(env->msr_hv_stimer_count));
 }
 
 static uint64_t *synic_msr_field(CPUX86State *env, uint32_t msr)
@@ -297,6 +424,49 @@ static uint64_t *synic_msr_field(CPUX86State *env, uint32_t msr)
     default:
         return NULL;
     }
+}
+
+/*
+ * hv-vapic: the APIC register @reg (x2APIC MSR index = xAPIC offset / 16)
+ * of the current vCPU's local APIC: through the x2APIC MSR path in
+ * x2APIC mode, else the MMIO page (ICR: ICR2 holds bits 63:32).  Runs on
+ * the vCPU thread (the APIC code uses current_cpu), BQL held.
+ */
+static hwaddr vapic_mmio(X86CPU *cpu, unsigned reg)
+{
+    return (cpu_get_apic_base(cpu->apic_state) & MSR_IA32_APICBASE_BASE) +
+           reg * 16;
+}
+
+static uint64_t vapic_read(X86CPU *cpu, unsigned reg)
+{
+    uint64_t v;
+
+    if (apic_msr_read(reg, &v) == 0) {
+        return v;
+    }
+    v = address_space_ldl_le(&address_space_memory, vapic_mmio(cpu, reg),
+                             MEMTXATTRS_UNSPECIFIED, NULL);
+    if (reg == 0x30) {
+        v |= (uint64_t)address_space_ldl_le(&address_space_memory,
+                                            vapic_mmio(cpu, 0x31),
+                                            MEMTXATTRS_UNSPECIFIED,
+                                            NULL) << 32;
+    }
+    return v;
+}
+
+static void vapic_write(X86CPU *cpu, unsigned reg, uint64_t val)
+{
+    if (apic_msr_write(reg, val) == 0) {
+        return;
+    }
+    if (reg == 0x30) {
+        address_space_stl_le(&address_space_memory, vapic_mmio(cpu, 0x31),
+                             val >> 32, MEMTXATTRS_UNSPECIFIED, NULL);
+    }
+    address_space_stl_le(&address_space_memory, vapic_mmio(cpu, reg),
+                         (uint32_t)val, MEMTXATTRS_UNSPECIFIED, NULL);
 }
 
 int hyperv_tcg_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val)
@@ -330,8 +500,47 @@ int hyperv_tcg_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val)
         *val = hyperv_vp_index(CPU(cpu));
         break;
     case HV_X64_MSR_TIME_REF_COUNT:
-        *val = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+        *val = hvtcg_ref_time();
         break;
+    case HV_X64_MSR_REFERENCE_TSC:
+        *val = qatomic_read(&env->msr_hv_tsc);
+        break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT: {
+        unsigned i = (msr - HV_X64_MSR_STIMER0_CONFIG) / 2;
+
+        *val = (msr - HV_X64_MSR_STIMER0_CONFIG) & 1 ?
+               qatomic_read(&env->msr_hv_stimer_count[i]) :
+               qatomic_read(&env->msr_hv_stimer_config[i]);
+        break;
+    }
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        *val = qatomic_read(&env->msr_hv_crash_params[msr -
+                                                      HV_X64_MSR_CRASH_P0]);
+        break;
+    case HV_X64_MSR_CRASH_CTL:
+        *val = HV_CRASH_CTL_NOTIFY;     /* the one action we offer (KVM) */
+        break;
+    case HV_X64_MSR_VP_RUNTIME:
+        *val = hvtcg_runtime(cpu);
+        break;
+    case HV_X64_MSR_RESET:
+        *val = 0;
+        break;
+    case HV_X64_MSR_TSC_FREQUENCY: {
+        BQL_LOCK_GUARD();           /* the calibration state */
+        *val = hvtcg_tsc_hz();
+        break;
+    }
+    case HV_X64_MSR_APIC_FREQUENCY:
+        /* QEMU's APIC timer counts QEMU_CLOCK_VIRTUAL nanoseconds */
+        *val = NANOSECONDS_PER_SECOND;
+        break;
+    case HV_X64_MSR_ICR:
+    case HV_X64_MSR_TPR: {
+        BQL_LOCK_GUARD();
+        *val = vapic_read(cpu, msr == HV_X64_MSR_ICR ? 0x30 : 0x08);
+        break;
+    }
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         *val = qatomic_read(&env->msr_hv_vapic);
         break;
@@ -391,6 +600,11 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         cur = env->msr_hv_vapic;
         break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT:
+        cur = (msr - HV_X64_MSR_STIMER0_CONFIG) & 1 ?
+              env->msr_hv_stimer_count[(msr - HV_X64_MSR_STIMER0_CONFIG) / 2] :
+              env->msr_hv_stimer_config[(msr - HV_X64_MSR_STIMER0_CONFIG) / 2];
+        break;
     default:
         field = synic_msr_field(env, msr);
         cur = field ? *field : 0;
@@ -440,6 +654,51 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         qatomic_set(&env->msr_hv_vapic, stored);
+        if ((stored & 1) && hyperv_feat_enabled(cpu, HYPERV_FEAT_VAPIC) &&
+            hvtcg_gpa_is_ram(stored & ~0xfffull, 4)) {
+            /* KVM: apic_assist (no lazy EOI pending) starts at 0 */
+            address_space_write(&address_space_memory, stored & ~0xfffull,
+                                MEMTXATTRS_UNSPECIFIED, &(uint32_t){0}, 4);
+        }
+        break;
+    case HV_X64_MSR_RESET:
+        if (stored & 1) {
+            qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        }
+        break;
+    case HV_X64_MSR_EOI:
+        vapic_write(cpu, 0x0b, 0);
+        break;
+    case HV_X64_MSR_ICR:
+        vapic_write(cpu, 0x30, stored);
+        break;
+    case HV_X64_MSR_TPR:
+        vapic_write(cpu, 0x08, stored);
+        break;
+    case HV_X64_MSR_REFERENCE_TSC:
+        /* partition-wide */
+        CPU_FOREACH(other) {
+            qatomic_set(&X86_CPU(other)->env.msr_hv_tsc, stored);
+        }
+        hvtcg_tsc_page_update(cpu);
+        break;
+    case HV_X64_MSR_STIMER0_CONFIG ... HV_X64_MSR_STIMER3_COUNT:
+        hvtcg_stimer_write(cpu, msr, stored);
+        break;
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        /* partition-wide (KVM) */
+        CPU_FOREACH(other) {
+            qatomic_set(&X86_CPU(other)->env.msr_hv_crash_params[
+                            msr - HV_X64_MSR_CRASH_P0], stored);
+        }
+        break;
+    case HV_X64_MSR_CRASH_CTL:
+        if (stored & HV_CRASH_CTL_NOTIFY) {
+            /* as KVM_SYSTEM_EVENT_CRASH: the five parameters in the event */
+            trace_hvtcg_crash(cs->cpu_index, env->msr_hv_crash_params[0],
+                              env->msr_hv_crash_params[1]);
+            qemu_system_guest_panicked(cpu_get_crash_info(cs));
+        }
         break;
     case HV_X64_MSR_EOM:
         trace_hvtcg_eom(cs->cpu_index);
@@ -526,13 +785,168 @@ static uint16_t hcall_signal_event(const HvTcgHcall *hc)
     return hyperv_hcall_signal_event(conn_id, true);
 }
 
+/* Copy @len bytes of slow-call input at @gpa. */
+static bool hcall_read(uint64_t gpa, void *buf, size_t len)
+{
+    return address_space_read(&address_space_memory, gpa,
+                              MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+}
+
+/* The VPs a call names: all, a 64-bit mask (VPs 0..63) or a sparse set. */
+typedef struct HvVpSet {
+    bool all;
+    bool sparse;
+    uint64_t mask;          /* !sparse: VPs 0..63; sparse: valid banks */
+    uint64_t banks[64];
+} HvVpSet;
+
+static bool vpset_has(const HvVpSet *set, uint32_t vp)
+{
+    if (set->all) {
+        return true;
+    }
+    if (!set->sparse) {
+        return vp < 64 && ((set->mask >> vp) & 1);
+    }
+    return hvtcg_vpset_has(set->mask, set->banks, vp);
+}
+
+/* Read an Ex call's VP set: @hdr = format, valid_bank_mask; banks follow. */
+static uint16_t vpset_read(const HvTcgHcall *hc, const uint64_t *hdr,
+                           uint64_t banks_gpa, HvVpSet *set)
+{
+    uint64_t format = le64_to_cpu(hdr[0]);
+    uint16_t st;
+    unsigned n, i;
+
+    set->mask = le64_to_cpu(hdr[1]);
+    st = hvtcg_vpset_check(format, set->mask, hc->var_hdr, &set->all);
+    if (st != HV_STATUS_SUCCESS || set->all) {
+        return st;
+    }
+    set->sparse = true;
+    n = hc->var_hdr;                /* == popcount(mask) <= 64 */
+    if (!hcall_read(banks_gpa, set->banks, n * 8)) {
+        return HV_STATUS_INVALID_PARAMETER;
+    }
+    for (i = 0; i < n; i++) {
+        set->banks[i] = le64_to_cpu(set->banks[i]);
+    }
+    return HV_STATUS_SUCCESS;
+}
+
+/* HvCallSendSyntheticClusterIpi[Ex] */
+static uint16_t hcall_send_ipi(const HvTcgHcall *hc)
+{
+    HvVpSet set = {};
+    uint64_t w[3];
+    uint32_t vector;
+    uint16_t st;
+    CPUState *cs;
+
+    if (hc->code == HVTCG_CALL_SEND_IPI) {
+        if (hc->fast) {
+            w[0] = hc->in_param;
+            w[1] = hc->out_param;
+        } else if (!hcall_read(hc->in_param, w, 16)) {
+            return HV_STATUS_INVALID_PARAMETER;
+        } else {
+            w[0] = le64_to_cpu(w[0]);
+            w[1] = le64_to_cpu(w[1]);
+        }
+        vector = (uint32_t)w[0];
+        set.mask = w[1];
+    } else {
+        if (!hcall_read(hc->in_param, w, 24)) {
+            return HV_STATUS_INVALID_PARAMETER;
+        }
+        vector = (uint32_t)le64_to_cpu(w[0]);
+        st = vpset_read(hc, &w[1], hc->in_param + 24, &set);
+        if (st != HV_STATUS_SUCCESS) {
+            return st;
+        }
+    }
+    st = hvtcg_ipi_vector_check(vector);
+    if (st != HV_STATUS_SUCCESS) {
+        return st;
+    }
+    CPU_FOREACH(cs) {
+        if (vpset_has(&set, hyperv_vp_index(cs))) {
+            hvtcg_apic_inject(X86_CPU(cs), vector);
+        }
+    }
+    return HV_STATUS_SUCCESS;
+}
+
+static void flush_work(CPUState *cs, run_on_cpu_data data)
+{
+    tlb_flush(cs);
+}
+
+static void flush_done(CPUState *cs, run_on_cpu_data data)
+{
+    /*
+     * Runs exclusively: every other vCPU has left guest code, and those
+     * we queued flush_work on run it before they execute any more.
+     */
+}
+
+/*
+ * HvCallFlushVirtualAddressSpace/List[Ex]: flush the whole TLB of every
+ * named vCPU (a superset of the address space or list asked for, as
+ * KVM's fallback), synchronously for the caller.
+ */
+static uint16_t hcall_flush(X86CPU *self, const HvTcgHcall *hc)
+{
+    bool ex = hc->code == HVTCG_CALL_FLUSH_VA_SPACE_EX ||
+              hc->code == HVTCG_CALL_FLUSH_VA_LIST_EX;
+    HvVpSet set = {};
+    uint64_t w[4];
+    uint64_t flags;
+    uint16_t st;
+    CPUState *cs;
+    bool others = false;
+
+    if (!hcall_read(hc->in_param, w, ex ? 32 : 24)) {
+        return HV_STATUS_INVALID_PARAMETER;
+    }
+    flags = le64_to_cpu(w[1]);
+    if (ex) {
+        st = vpset_read(hc, &w[2], hc->in_param + 32, &set);
+        if (st != HV_STATUS_SUCCESS) {
+            return st;
+        }
+    } else {
+        set.mask = le64_to_cpu(w[2]);
+    }
+    if (flags & HVTCG_FLUSH_ALL_PROCESSORS) {
+        set.all = true;
+    }
+    CPU_FOREACH(cs) {
+        if (!vpset_has(&set, hyperv_vp_index(cs))) {
+            continue;
+        }
+        if (cs == CPU(self)) {
+            tlb_flush(cs);
+        } else {
+            async_run_on_cpu(cs, flush_work, RUN_ON_CPU_NULL);
+            others = true;
+        }
+    }
+    if (others) {
+        /* the caller goes on only once the others are flushed */
+        async_safe_run_on_cpu(CPU(self), flush_done, RUN_ON_CPU_NULL);
+    }
+    return HV_STATUS_SUCCESS;
+}
+
 bool hyperv_tcg_hypercall(CPUX86State *env)
 {
     X86CPU *cpu = env_archcpu(env);
     HvTcgRegs r;
     HvTcgHcall hc;
     bool mode64;
-    uint16_t st;
+    uint16_t st, reps = 0;
 
     if (!hyperv_tcg_enabled(cpu)) {
         return false;                       /* as before: #UD */
@@ -552,10 +966,25 @@ bool hyperv_tcg_hypercall(CPUX86State *env)
     mode64 = !!(env->hflags & HF_CS64_MASK);
     regs_get(env, &r);
     hvtcg_hcall_decode(&r, mode64, &hc);
-    st = hvtcg_hcall_check(&hc);
+    st = hvtcg_hcall_check_f(&hc, hvtcg_features(cpu));
     if (st == HV_STATUS_SUCCESS) {
         BQL_LOCK_GUARD();
         switch (hc.code) {
+        case HVTCG_CALL_SEND_IPI:
+        case HVTCG_CALL_SEND_IPI_EX:
+            st = hcall_send_ipi(&hc);
+            break;
+        case HVTCG_CALL_FLUSH_VA_SPACE:
+        case HVTCG_CALL_FLUSH_VA_SPACE_EX:
+            st = hcall_flush(cpu, &hc);
+            break;
+        case HVTCG_CALL_FLUSH_VA_LIST:
+        case HVTCG_CALL_FLUSH_VA_LIST_EX:
+            st = hcall_flush(cpu, &hc);
+            if (st == HV_STATUS_SUCCESS) {
+                reps = hc.rep_count;        /* every GVA: all flushed */
+            }
+            break;
         case HV_POST_MESSAGE:
             st = hcall_post_message(&hc);
             break;
@@ -572,7 +1001,7 @@ bool hyperv_tcg_hypercall(CPUX86State *env)
     }
     trace_hvtcg_hypercall(CPU(cpu)->cpu_index, hc.code, hc.fast, mode64,
                           hc.in_param, st);
-    hvtcg_hcall_result(&r, mode64, st, 0);
+    hvtcg_hcall_result(&r, mode64, st, reps);
     env->regs[R_EAX] = r.rax;
     if (!mode64) {
         env->regs[R_EDX] = r.rdx;
@@ -600,17 +1029,8 @@ int hyperv_arch_sint_inject(CPUState *cs, uint32_t sint)
         trace_hvtcg_sint(cs->cpu_index, sint, 0, false);
         return 0;
     }
-    if (cpu->apic_id > 0xff) {
-        qemu_log_mask(LOG_UNIMP, "hyperv-tcg: SINT to APIC ID %u > 255\n",
-                      cpu->apic_id);
-        return -ENOTSUP;
-    }
     trace_hvtcg_sint(cs->cpu_index, sint, vector, true);
-    /* fixed, physical destination, edge: an MSI into the APIC window */
-    address_space_stl_le(&address_space_memory,
-                         APIC_DEFAULT_ADDRESS | (cpu->apic_id << 12),
-                         vector, MEMTXATTRS_UNSPECIFIED, NULL);
-    return 0;
+    return hvtcg_apic_inject(cpu, vector);
 }
 
 void hyperv_tcg_interrupt_taken(CPUX86State *env, int intno)
