@@ -50,6 +50,10 @@ qemu-san: bootstrap
 	@$(PY) scripts/ninja-progress.py --log build/qemu-build-san.log --what "QEMU build (ASan+UBSan)" \
 	    --hint "make: fix the error above, then run 'make qemu-san' again" \
 	    -- ninja -C build/qemu-build-san qemu-system-x86_64
+	@# outside its build dir, so it finds its firmware (see qemu-only)
+	@cmp -s build/qemu-build-san/qemu-system-x86_64 build/qemu-system-x86_64-san || \
+	  { cp build/qemu-build-san/qemu-system-x86_64 build/qemu-system-x86_64-san.tmp && \
+	    mv -f build/qemu-system-x86_64-san.tmp build/qemu-system-x86_64-san; }
 
 # The QEMU-free core: library, unit tests, benchmarks.
 # SANITIZE=1: the core and its unit tests with ASan + UBSan (build/core-san),
@@ -82,7 +86,8 @@ check-qtest: $(if $(SANITIZE),qemu-san,qemu)
 	@echo "== qtests$(if $(SANITIZE), (ASan+UBSan QEMU))"
 	@ninja -C $(QBUILD) $$(sed -n "s/^  '\(vmbus-.*-qtest\)',$$/tests\/qtest\/vmbus\/\1/p" qtest/meson.build) > build/qtest-build.log 2>&1 || \
 	  { tail -30 build/qtest-build.log; echo "make: qtest build failed"; exit 1; }
-	@$(if $(SANITIZE),QTEST_QEMU=$(QBUILD)/qemu-system-x86_64 ASAN_OPTIONS=detect_leaks=0) \
+	@$(if $(SANITIZE),QTEST_QEMU=build/qemu-system-x86_64-san VMBUS_QEMU_SANITIZED=1 \
+	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1) \
 	  $(PY) scripts/check.py qtest $(QBUILD) $(RESULTS)/qtest.txt
 
 check-guest: qemu guests

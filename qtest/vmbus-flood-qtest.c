@@ -126,8 +126,11 @@ static void test_flood(void)
                    "warm-up %" PRIu64 " KiB, max %" PRIu64 " KiB (+%" PRId64
                    " KiB)", n, seconds, rss_warm, rss_max,
                    (int64_t)(rss_max - rss_warm));
-    /* Flat: whatever the guest sends, memory does not follow it. */
-    g_assert_cmpuint(rss_max, <, rss_warm + 16 * 1024);
+    /* Flat: whatever the guest sends, memory does not follow it.  (Not
+     * measurable under ASan, whose quarantine keeps freed memory.) */
+    if (!g_getenv("VMBUS_QEMU_SANITIZED")) {
+        g_assert_cmpuint(rss_max, <, rss_warm + 16 * 1024);
+    }
     q = qtest_qmp(qts, "{'execute': 'query-vmbus'}");
     g_assert(qdict_haskey(q, "return"));
     g_assert_cmpint(qdict_get_int(qdict_get_qdict(q, "return"),

@@ -235,8 +235,10 @@ static void send_pkt(Guest *g, uint32_t relid, uint16_t type,
     if (hdr_words) {
         stl_le_p(pkt + 16, pipe_type);
         stl_le_p(pkt + 20, data_size);
-        memcpy(pkt + 24, data, len);
-    } else {
+        if (len) {
+            memcpy(pkt + 24, data, len);
+        }
+    } else if (len) {
         memcpy(pkt + 16, data, len);
     }
     stq_le_p(pkt + total, (uint64_t)g->out_write << 32);   /* trailer */
