@@ -7,13 +7,10 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
+#include "vmbus-qtest-port.h"
 #include "qobject/qdict.h"
 #include "hw/hyperv/vmbus-wire.h"
 
-#define PORT            0xfe000000ULL
-#define SIMP            0x100000ULL
-#define SIEFP           0x101000ULL
-#define INPUT           0x110000ULL
 
 static uint64_t rss_kib(QTestState *qts)
 {
@@ -26,16 +23,6 @@ static uint64_t rss_kib(QTestState *qts)
     }
     p = strstr(text, "VmRSS:");
     return p ? g_ascii_strtoull(p + 6, NULL, 10) : 0;
-}
-
-static void port(QTestState *qts, uint32_t cmd, uint64_t a0, uint64_t a1)
-{
-    qtest_writel(qts, PORT + 0x04, 0);
-    qtest_writel(qts, PORT + 0x08, (uint32_t)a0);
-    qtest_writel(qts, PORT + 0x0c, a0 >> 32);
-    qtest_writel(qts, PORT + 0x10, (uint32_t)a1);
-    qtest_writel(qts, PORT + 0x14, a1 >> 32);
-    qtest_writel(qts, PORT + 0x00, cmd);
 }
 
 /* One bad message of kind k (payload built in 'msg'); returns its length. */
@@ -85,7 +72,7 @@ static void test_flood(void)
     uint8_t in[256];
     g_autoptr(QDict) q = NULL;
 
-    port(qts, 1, SIMP, SIEFP);                      /* SynIC on VP 0 */
+    vtp_cmd(qts, CMD_SYNIC_ENABLE, 0, SIMP(0), SIEFP(0));                      /* SynIC on VP 0 */
     /* Connected at 5.3, so every message type is in play. */
     memset(in, 0, sizeof(in));
     stl_le_p(in, 4);
@@ -95,7 +82,7 @@ static void test_flood(void)
     stl_le_p(in + 24, VMBW_VERSION(5, 3));
     in[32] = 2;
     qtest_memwrite(qts, INPUT, in, sizeof(in));
-    port(qts, 2, INPUT, 0);
+    vtp_cmd(qts, CMD_POST_MESSAGE, 0, INPUT, 0);
 
     start = g_get_monotonic_time();
     while (g_get_monotonic_time() - start < seconds * G_USEC_PER_SEC) {
@@ -106,11 +93,11 @@ static void test_flood(void)
         stl_le_p(in + 8, 1);            /* message type */
         stl_le_p(in + 12, len);
         qtest_memwrite(qts, INPUT, in, 16 + len);
-        port(qts, 2, INPUT, 0);
+        vtp_cmd(qts, CMD_POST_MESSAGE, 0, INPUT, 0);
         /* Free the message slot now and then, as a guest would. */
         if (n % 64 == 0) {
-            qtest_writel(qts, SIMP + 2 * 256, 0);
-            port(qts, 4, 0, 0);
+            qtest_writel(qts, SIMP(0) + MSG_SINT * SLOT_SIZE, 0);
+            vtp_cmd(qts, CMD_EOM, 0, 0, 0);
         }
         n++;
         if (!warm && g_get_monotonic_time() - start > seconds * G_USEC_PER_SEC / 5) {

@@ -9,28 +9,13 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
+#include "vmbus-qtest-port.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "hw/hyperv/vmbus-wire.h"
 #include <sys/un.h>
 
-/* vmbus-test-port registers (see hw/hyperv/vmbus/test-port.c). */
-#define PORT            0xfe000000ULL
-#define P_CMD           0x00
-#define P_VP            0x04
-#define P_ARG0_LO       0x08
-#define P_ARG0_HI       0x0c
-#define P_ARG1_LO       0x10
-#define P_ARG1_HI       0x14
-#define P_RESULT        0x18
-#define CMD_SYNIC_ENABLE    1
-#define CMD_POST_MESSAGE    2
-#define CMD_SIGNAL_EVENT    3
-#define CMD_EOM             4
 
-#define SIMP(vp)        (0x100000ULL + (vp) * 0x2000)
-#define SIEFP(vp)       (0x101000ULL + (vp) * 0x2000)
-#define INPUT           0x110000ULL
 #define MONITOR1        0x120000ULL
 #define MONITOR2        0x121000ULL
 #define RING            0x200000ULL     /* 8 pages: 4 out + 4 in */
@@ -38,8 +23,6 @@
 #define OUT_DATA        (RING + 4096)
 #define IN_HDR          (RING + 4 * 4096)
 #define IN_DATA         (RING + 5 * 4096)
-#define SLOT_SIZE       256
-#define MSG_SINT        2
 
 typedef struct Guest {
     QTestState *qts;
@@ -53,49 +36,19 @@ typedef struct Guest {
 static uint32_t port_cmd(Guest *g, uint32_t cmd, uint32_t vp, uint64_t a0,
                          uint64_t a1)
 {
-    qtest_writel(g->qts, PORT + P_VP, vp);
-    qtest_writel(g->qts, PORT + P_ARG0_LO, (uint32_t)a0);
-    qtest_writel(g->qts, PORT + P_ARG0_HI, a0 >> 32);
-    qtest_writel(g->qts, PORT + P_ARG1_LO, (uint32_t)a1);
-    qtest_writel(g->qts, PORT + P_ARG1_HI, a1 >> 32);
-    qtest_writel(g->qts, PORT + P_CMD, cmd);
-    return qtest_readl(g->qts, PORT + P_RESULT);
+    return vtp_cmd(g->qts, cmd, vp, a0, a1);
 }
 
 static uint32_t post(Guest *g, uint32_t conn_id, const void *msg, uint32_t len)
 {
-    uint8_t in[16 + 240] = { 0 };
-    uint32_t hdr[4] = { conn_id, 0, 1, len };
-
-    memcpy(in, hdr, sizeof(hdr));
-    memcpy(in + 16, msg, MIN(len, 240));
-    qtest_memwrite(g->qts, INPUT, in, sizeof(in));
-    return port_cmd(g, CMD_POST_MESSAGE, 0, INPUT, 0);
+    return vtp_post(g->qts, conn_id, msg, len);
 }
 
-/* Next message in VP 0's slot (type), or 0 if none arrives. */
+/* Next message in VP 0's slot (type), or 0 if none arrives; host socket
+ * I/O runs in real time, so the polls sleep a little after a while. */
 static uint32_t recv_msg(Guest *g, void *buf, size_t buflen)
 {
-    uint64_t slot = SIMP(0) + MSG_SINT * SLOT_SIZE;
-    uint8_t m[SLOT_SIZE];
-
-    for (int i = 0; i < 5000; i++) {
-        qtest_memread(g->qts, slot, m, sizeof(m));
-        if (ldl_le_p(m) != 0) {
-            memset(buf, 0, buflen);
-            memcpy(buf, m + 16, MIN(m[4], buflen));
-            qtest_writel(g->qts, slot, 0);
-            if (m[5] & 1) {
-                port_cmd(g, CMD_EOM, 0, 0, 0);
-            }
-            return ldl_le_p(m + 16);
-        }
-        qtest_clock_step(g->qts, 1000);
-        if (i > 100) {
-            g_usleep(1000);     /* host socket I/O runs in real time */
-        }
-    }
-    return 0;
+    return vtp_recv(g->qts, buf, buflen, NULL, 5000, 1000);
 }
 
 static Guest *guest_start(const char *props)

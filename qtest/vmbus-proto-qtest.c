@@ -7,35 +7,18 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
+#include "vmbus-qtest-port.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "hw/hyperv/vmbus-wire.h"
 
-/* vmbus-test-port registers (see hw/hyperv/vmbus/test-port.c). */
-#define PORT            0xfe000000ULL
-#define P_CMD           0x00
-#define P_VP            0x04
-#define P_ARG0_LO       0x08
-#define P_ARG0_HI       0x0c
-#define P_ARG1_LO       0x10
-#define P_ARG1_HI       0x14
-#define P_RESULT        0x18
-#define CMD_SYNIC_ENABLE    1
-#define CMD_POST_MESSAGE    2
-#define CMD_SIGNAL_EVENT    3
-#define CMD_EOM             4
 
 /* Guest memory used by the test. */
-#define SIMP(vp)        (0x100000ULL + (vp) * 0x2000)
-#define SIEFP(vp)       (0x101000ULL + (vp) * 0x2000)
-#define INPUT           0x110000ULL
 #define MONITOR1        0x120000ULL
 #define MONITOR2        0x121000ULL
 #define RING            0x200000ULL     /* 8 pages: 4 out + 4 in */
 #define RING_PAGES      8
 
-#define SLOT_SIZE       256
-#define MSG_SINT        2
 
 #define BALLOON_CLASS   "525074dc-8985-46e2-8057-a307dc18a502"
 
@@ -47,25 +30,13 @@ typedef struct Guest {
 static uint32_t port_cmd(Guest *g, uint32_t cmd, uint32_t vp, uint64_t a0,
                          uint64_t a1)
 {
-    qtest_writel(g->qts, PORT + P_VP, vp);
-    qtest_writel(g->qts, PORT + P_ARG0_LO, (uint32_t)a0);
-    qtest_writel(g->qts, PORT + P_ARG0_HI, a0 >> 32);
-    qtest_writel(g->qts, PORT + P_ARG1_LO, (uint32_t)a1);
-    qtest_writel(g->qts, PORT + P_ARG1_HI, a1 >> 32);
-    qtest_writel(g->qts, PORT + P_CMD, cmd);
-    return qtest_readl(g->qts, PORT + P_RESULT);
+    return vtp_cmd(g->qts, cmd, vp, a0, a1);
 }
 
 /* HvPostMessage of a channel message; returns the hypercall status. */
 static uint32_t post(Guest *g, uint32_t conn_id, const void *msg, uint32_t len)
 {
-    uint8_t in[16 + 240] = { 0 };
-    uint32_t hdr[4] = { conn_id, 0, 1, len };
-
-    memcpy(in, hdr, sizeof(hdr));
-    memcpy(in + 16, msg, MIN(len, 240));
-    qtest_memwrite(g->qts, INPUT, in, sizeof(in));
-    return port_cmd(g, CMD_POST_MESSAGE, 0, INPUT, 0);
+    return vtp_post(g->qts, conn_id, msg, len);
 }
 
 /*
@@ -75,30 +46,21 @@ static uint32_t post(Guest *g, uint32_t conn_id, const void *msg, uint32_t len)
  */
 static uint32_t recv_msg(Guest *g, void *buf, size_t buflen, uint32_t *len)
 {
-    uint64_t slot = SIMP(0) + MSG_SINT * SLOT_SIZE;
-    uint8_t m[SLOT_SIZE];
+    return vtp_recv(g->qts, buf, buflen, len, 2000, 0);
+}
 
-    for (int i = 0; i < 2000; i++) {
-        qtest_memread(g->qts, slot, m, sizeof(m));
-        if (ldl_le_p(m) != 0) {
-            uint32_t plen = m[4];
+/* Like recv_msg, but skip answers to earlier junk until 'want' comes. */
+static uint32_t recv_type(Guest *g, uint32_t want, void *buf, size_t buflen)
+{
+    uint32_t t;
 
-            memset(buf, 0, buflen);
-            memcpy(buf, m + 16, MIN(plen, buflen));
-            if (len) {
-                *len = plen;
-            }
-            /* As Linux does: free the slot, then look at msg_pending (the
-             * host may set it up to the moment the type is cleared). */
-            qtest_writel(g->qts, slot, 0);
-            if (qtest_readb(g->qts, slot + 5) & 1) {
-                port_cmd(g, CMD_EOM, 0, 0, 0);
-            }
-            return ldl_le_p(m + 16);
+    for (int i = 0; i < 64; i++) {
+        t = recv_msg(g, buf, buflen, NULL);
+        if (t == want || t == 0) {
+            return t;
         }
-        qtest_clock_step(g->qts, 1000);
     }
-    return 0;
+    return t;
 }
 
 /* Expect no message within a short while. */
@@ -438,7 +400,8 @@ static void test_hostile(void)
     oc.child_relid = 2000;
     oc.ringbuffer_gpadlhandle = 0x1234;
     g_assert_cmpuint(post(g, g->conn_id, &oc, sizeof(oc)), ==, 0);
-    if (recv_msg(g, &orr, sizeof(orr), NULL) == VMBW_MSG_OPENCHANNEL_RESULT) {
+    if (recv_type(g, VMBW_MSG_OPENCHANNEL_RESULT, &orr, sizeof(orr)) ==
+        VMBW_MSG_OPENCHANNEL_RESULT) {
         g_assert_cmpuint(orr.status, !=, 0);
     }
     /* Open with a GPADL that does not exist. */
@@ -446,8 +409,8 @@ static void test_hostile(void)
     oc.openid = offer.child_relid;
     oc.downstream_ringbuffer_pageoffset = 2;
     g_assert_cmpuint(post(g, g->conn_id, &oc, sizeof(oc)), ==, 0);
-    g_assert_cmpuint(recv_msg(g, &orr, sizeof(orr), NULL), ==,
-                     VMBW_MSG_OPENCHANNEL_RESULT);
+    g_assert_cmpuint(recv_type(g, VMBW_MSG_OPENCHANNEL_RESULT, &orr,
+                               sizeof(orr)), ==, VMBW_MSG_OPENCHANNEL_RESULT);
     g_assert_cmpuint(orr.status, !=, 0);
 
     /* A GPADL whose range claims more pages than it carries. */
@@ -459,7 +422,8 @@ static void test_hostile(void)
     gh.range0.byte_count = 0xffffffff;
     gh.pfn[0] = 1;
     post(g, g->conn_id, &gh, 20 + 16);
-    if (recv_msg(g, &gc, sizeof(gc), NULL) == VMBW_MSG_GPADL_CREATED) {
+    if (recv_type(g, VMBW_MSG_GPADL_CREATED, &gc, sizeof(gc)) ==
+        VMBW_MSG_GPADL_CREATED) {
         g_assert_cmpuint(gc.creation_status, !=, 0);
     }
     /* Signal events on nonsense connection ids. */
