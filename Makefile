@@ -17,7 +17,7 @@ RESULTS := build/results
 export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all run check check-unit check-fuzz fuzz qemu-san check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
+.PHONY: all run check check-unit check-fuzz fuzz qemu-san qemu-upstream check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
         core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
 
 all: qemu core
@@ -54,6 +54,17 @@ qemu-san: bootstrap
 	@cmp -s build/qemu-build-san/qemu-system-x86_64 build/qemu-system-x86_64-san || \
 	  { cp build/qemu-build-san/qemu-system-x86_64 build/qemu-system-x86_64-san.tmp && \
 	    mv -f build/qemu-system-x86_64-san.tmp build/qemu-system-x86_64-san; }
+
+# Cross-check build: QEMU's own VMBus (vmbus.c) with our TCG Hyper-V, as
+# build/qemu-system-x86_64-upstream.  Not part of make check.
+qemu-upstream: bootstrap
+	@./configure --no-bootstrap --qemu-vmbus $(CONFIGURE_ARGS)
+	@$(PY) scripts/ninja-progress.py --log build/qemu-build-upstream.log --what "QEMU build (QEMU's own VMBus)" \
+	    --hint "make: fix the error above, then run 'make qemu-upstream' again" \
+	    -- ninja -C build/qemu-build-upstream qemu-system-x86_64
+	@cmp -s build/qemu-build-upstream/qemu-system-x86_64 build/qemu-system-x86_64-upstream || \
+	  { cp build/qemu-build-upstream/qemu-system-x86_64 build/qemu-system-x86_64-upstream.tmp && \
+	    mv -f build/qemu-system-x86_64-upstream.tmp build/qemu-system-x86_64-upstream; }
 
 # The QEMU-free core: library, unit tests, benchmarks.
 # SANITIZE=1: the core and its unit tests with ASan + UBSan (build/core-san),
