@@ -714,16 +714,17 @@ void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size)
     req->msg = (uint8_t *)req + size;
     req->transaction_id = pkt.trans_id;
     req->need_comp = pkt.flags & VMBR_PKT_FLAG_COMPLETION_REQUESTED;
-    if (msglen &&
-        vmbr_reader_copy(r, pkt.data_offset, req->msg, msglen) != VMBR_OK) {
-        g_free(req);
-        return NULL;
-    }
     if (pkt.type == VMBR_PKT_DATA_GPA_DIRECT) {
+        /* One copy of the whole packet: ranges for the SG list, then the
+         * payload out of the same copy. */
         g_autofree uint8_t *whole = g_malloc(pkt.len);
 
-        if (vmbr_reader_copy(r, 0, whole, pkt.len) != VMBR_OK ||
-            !vmbus_req_build_sgl(req, whole, pkt.len)) {
+        if (vmbr_reader_copy(r, 0, whole, pkt.len) != VMBR_OK) {
+            g_free(req);
+            return NULL;
+        }
+        memcpy(req->msg, whole + pkt.data_offset, msglen);
+        if (!vmbus_req_build_sgl(req, whole, pkt.len)) {
             vmbus_host_ops.guest_error(vmbus_host_of(chan->dev),
                                        "channel %u: bad GPA-direct packet",
                                        vmbc_chan_relid(chan->core));
@@ -731,21 +732,25 @@ void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size)
             vmbr_reader_next(r);
             return NULL;
         }
+    } else if (msglen &&
+               vmbr_reader_copy(r, pkt.data_offset, req->msg, msglen) !=
+               VMBR_OK) {
+        g_free(req);
+        return NULL;
     }
     return req;
 }
 
 void vmbus_channel_recv_pop(VMBusChannel *chan)
 {
-    VmbRingPacket pkt;
+    VmbRing *r = &chan->rings.out;
 
-    if (!chan->is_open || !chan->in_recv) {
+    /* Consume the packet recv_peek looked at (no second look at the ring). */
+    if (!chan->is_open || !chan->in_recv || !r->have_peek) {
         return;
     }
-    if (vmbr_reader_peek(&chan->rings.out, &pkt, NULL, 0, NULL) == VMBR_OK &&
-        vmbr_reader_next(&chan->rings.out) == VMBR_OK) {
-        chan->recv_bytes += pkt.len + VMBR_TRAILER_SIZE;
-    }
+    chan->recv_bytes += r->peek_len + VMBR_TRAILER_SIZE;
+    vmbr_reader_next(r);
 }
 
 ssize_t vmbus_channel_recv_done(VMBusChannel *chan)
