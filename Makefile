@@ -145,7 +145,9 @@ check:
 	@$(PY) scripts/check.py summary $(RESULTS)/unit.txt $(RESULTS)/fuzz.txt $(RESULTS)/qtest.txt $(RESULTS)/guest.txt $(RESULTS)/libvirt.txt
 
 bench: core qemu guest-trixie
-	@for b in build/core/tests/bench/bench-*; do [ -x $$b ] && [ -f $$b ] && { echo "== $$(basename $$b)"; $$b; }; done
+	@for b in build/core/tests/bench/bench-*; do \
+	  if [ -f $$b ] && [ -x $$b ]; then echo "== $$(basename $$b)"; $$b || exit 1; fi; \
+	done
 	@echo "== hv_sock vs TCP (guest under TCG)"
 	@scripts/bench-hvsock.sh $(GUEST)
 

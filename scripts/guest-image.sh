@@ -63,7 +63,7 @@ for p in $EXTRA_PKGS; do inputs="$inputs $p=$(apt-cache policy "$p" | sed -n 's/
 # The host libraries the userspace binaries are copied with (bootstrap.sh).
 hostlibs=$(apt-cache depends $EXTRA_PKGS 2>/dev/null | sed -n 's/^ *Depends: \(lib[^ <>]*\)$/\1/p' | sort -u)
 inputs="$inputs $(dpkg-query -W -f='${Package}=${Version},' $hostlibs 2>/dev/null)"
-inputs="$inputs $(cat "$ROOT/scripts/guest-image.sh" "$ROOT/scripts/extract-vmlinux.py" "$ROOT"/scripts/guest/* | sha256sum | cut -c1-16)"
+inputs="$inputs $(cat "$ROOT/scripts/guest-image.sh" "$ROOT/scripts/extract-vmlinux.py" $(find "$ROOT/scripts/guest" -type f | LC_ALL=C sort) | sha256sum | cut -c1-16)"
 if [ -f "$OUT/.inputs" ] && [ "$(cat "$OUT/.inputs")" = "$inputs" ] && [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinux" ]; then
     exit 0
 fi
@@ -172,6 +172,14 @@ for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fc
         mkdir -p "$S/$(dirname "$lib")"
         cp -L "$lib" "$S/$lib"
     done
+done
+
+# Small test programs (scripts/guest/tools/NAME.c), linked statically so
+# they need nothing from the image: /usr/bin/NAME.
+for src in "$ROOT"/scripts/guest/tools/*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    cc -static -O2 -Wall -Werror -o "$S/usr/bin/$name" "$src" || die "cannot build the guest tool $name ($src)"
 done
 
 # Our /init and its helpers.

@@ -443,76 +443,6 @@ static void vmbus_host_legacy_event(EventNotifier *n)
     }
 }
 
-/* ---- ACPI ------------------------------------------------------------- */
-
-/*
- * Where the MMIO window goes: the 'mmio-base' property, or else the first
- * 1 GiB boundary above the PCI host's 64-bit hole (or above 4 GiB + RAM),
- * where nothing else of the machine lives.
- */
-static uint64_t vmbus_bridge_mmio_base(VMBusBridge *bridge)
-{
-    Object *pci_host = acpi_get_i386_pci_host();
-    uint64_t end = 0;
-
-    if (bridge->mmio_base) {
-        return bridge->mmio_base;
-    }
-    if (pci_host) {
-        end = object_property_get_uint(pci_host, PCI_HOST_PROP_PCI_HOLE64_END,
-                                       NULL);
-    }
-    if (!end) {
-        X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
-
-        end = x86ms->above_4g_mem_start + x86ms->above_4g_mem_size;
-    }
-    return ROUND_UP(MAX(end, 4 * GiB), GiB);
-}
-
-Aml *vmbus_bridge_build_aml(VMBusBridge *bridge)
-{
-    Aml *dev = aml_device("VMBS");
-    Aml *method, *crs;
-
-    aml_append(dev, aml_name_decl("STA", aml_int(0xF)));
-    aml_append(dev, aml_name_decl("_HID", aml_string("VMBus")));
-    aml_append(dev, aml_name_decl("_UID", aml_int(0x0)));
-    aml_append(dev, aml_name_decl("_DDN", aml_string("VMBUS")));
-
-    method = aml_method("_DIS", 0, AML_NOTSERIALIZED);
-    aml_append(method, aml_store(aml_and(aml_name("STA"), aml_int(0xD), NULL),
-                                 aml_name("STA")));
-    aml_append(dev, method);
-
-    method = aml_method("_PS0", 0, AML_NOTSERIALIZED);
-    aml_append(method, aml_store(aml_or(aml_name("STA"), aml_int(0xF), NULL),
-                                 aml_name("STA")));
-    aml_append(dev, method);
-
-    method = aml_method("_STA", 0, AML_NOTSERIALIZED);
-    aml_append(method, aml_return(aml_name("STA")));
-    aml_append(dev, method);
-
-    aml_append(dev, aml_name_decl("_PS3", aml_int(0x0)));
-
-    crs = aml_resource_template();
-    aml_append(crs, aml_irq_no_flags(bridge->irq));
-    if (bridge->mmio_size) {
-        uint64_t base = vmbus_bridge_mmio_base(bridge);
-
-        /* Guest MMIO for VMBus devices that map memory (synthetic video's
-         * framebuffer, vPCI BARs): Linux collects it as 'hyperv_mmio'. */
-        aml_append(crs, aml_qword_memory(AML_POS_DECODE, AML_MIN_FIXED,
-                                         AML_MAX_FIXED, AML_NON_CACHEABLE,
-                                         AML_READ_WRITE, 0, base,
-                                         base + bridge->mmio_size - 1, 0,
-                                         bridge->mmio_size));
-    }
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    return dev;
-}
-
 /* ---- device ------------------------------------------------------------ */
 
 static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
@@ -538,21 +468,18 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
     }
     if (bridge->max_version && !vmbc_version_known(bridge->max_version)) {
         error_setg(errp, "%s: max-version 0x%x is not a VMBus version "
-                   "(e.g. 0x50003 for 5.3, 0x40000 for 4.0)",
+                   "(e.g. 0x60000 for 6.0, 0x50003 for 5.3)",
                    TYPE_VMBUS_BRIDGE, bridge->max_version);
         return;
     }
 
-    if (bridge->mmio_size % MiB || bridge->mmio_base % MiB) {
-        error_setg(errp, "%s: mmio-size and mmio-base must be multiples of "
-                   "1 MiB", TYPE_VMBUS_BRIDGE);
+    if (!vmbus_bridge_place_windows(bridge, errp)) {
         return;
     }
 
     h->bridge = bridge;
     h->max_version = bridge->max_version;
     h->gpadl_quota = bridge->gpadl_quota;
-    h->mmio_size = bridge->mmio_size;
     cfg.ops = &vmbus_host_ops;
     cfg.opaque = h;
     cfg.max_version = h->max_version;
@@ -747,9 +674,12 @@ static const Property vmbus_bridge_props[] = {
     /* Per-VM GPADL quota in bytes; 0 = Hyper-V's 1280 MiB. */
     DEFINE_PROP_SIZE("gpadl-quota", VMBusBridge, gpadl_quota, 0),
     /* MMIO window in the ACPI _CRS (for devices with mmio_megabytes). */
-    DEFINE_PROP_SIZE("mmio-size", VMBusBridge, mmio_size, 0),
+    DEFINE_PROP_SIZE("mmio-size", VMBusBridge, mmio_size, 512 * MiB),
     /* Its guest-physical base; 0 = above the 64-bit PCI hole. */
     DEFINE_PROP_UINT64("mmio-base", VMBusBridge, mmio_base, 0),
+    /* Optional window below 4 GiB: off unless both are given. */
+    DEFINE_PROP_SIZE("mmio-low-size", VMBusBridge, mmio_low_size, 0),
+    DEFINE_PROP_UINT64("mmio-low-base", VMBusBridge, mmio_low_base, 0),
     /* Offer device channels with monitor_allocated: the guest then signals
      * through the monitor page (polled every monitor-latency, in 100 ns
      * units; 0 = 100 us) instead of HvSignalEvent. */

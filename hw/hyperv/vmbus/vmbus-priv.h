@@ -80,7 +80,9 @@ struct VMBusHost {
     /* From the bridge's properties. */
     uint32_t max_version;
     uint64_t gpadl_quota;
-    uint64_t mmio_size;
+    /* Guest MMIO windows in VMOD's _CRS, placed at realize (acpi.c). */
+    uint64_t mmio_base, mmio_size;
+    uint64_t mmio_low_base, mmio_low_size;
 
     /* HvPostMessage input: vCPU threads -> main loop. */
     QemuMutex rx_lock;
@@ -117,6 +119,9 @@ struct VMBusHost {
 };
 
 extern const VmbcOps vmbus_host_ops;
+
+/* acpi.c */
+bool vmbus_bridge_place_windows(VMBusBridge *bridge, Error **errp);
 
 /* bus.c */
 void vmbus_bus_channel_opened(VMBusChannel *chan);

@@ -34,6 +34,8 @@ struct VMBusBridge {
     uint64_t gpadl_quota;
     uint64_t mmio_size;
     uint64_t mmio_base;
+    uint64_t mmio_low_size;
+    uint64_t mmio_low_base;
     bool monitor;
     uint16_t monitor_latency;
 };
@@ -44,7 +46,8 @@ static inline VMBusBridge *vmbus_bridge_find(void)
 }
 
 typedef struct Aml Aml;
-/* The ACPI node of the bridge (_HID "VMBus", _CRS with IRQ and MMIO). */
+/* The ACPI nodes of the bridge: module device VMOD (_CRS with the MMIO
+ * windows) holding the VMBus node VMBS (_CRS with the IRQ). */
 Aml *vmbus_bridge_build_aml(VMBusBridge *bridge);
 
 #endif

@@ -25,17 +25,3 @@ else
     result vmbus-devices FAIL "$(bound) of $want_devs devices bound"
 fi
 report_platform
-# vmbus.expect_mmio=MB: the bridge's ACPI _CRS MMIO window reached Linux
-# (it shows in /proc/iomem under the VMBus device).
-want_mmio=$(kparam vmbus.expect_mmio)
-if [ -n "$want_mmio" ]; then
-    r=$(grep -i "VMBUS" /proc/iomem | head -1 | awk '{print $1}')
-    lo=$(printf '%d' "0x${r%-*}" 2>/dev/null)
-    hi=$(printf '%d' "0x${r#*-}" 2>/dev/null)
-    mb=$(( (hi - lo + 1) >> 20 ))
-    if [ -n "$r" ] && [ "$mb" = "$want_mmio" ]; then
-        result vmbus-mmio PASS "$r ($mb MiB)"
-    else
-        result vmbus-mmio FAIL "iomem '$r' ($mb MiB), expected $want_mmio MiB"
-    fi
-fi
