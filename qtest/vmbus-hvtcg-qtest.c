@@ -10,10 +10,16 @@
  *    hv-* flags TCG does not implement (naming them) and hv-synic without
  *    hv-vpindex, and accepts the supported set (QEMU is spawned directly:
  *    libqtest always runs -accel qtest, which ignores hv-* flags).
+ *  - /vmbus/hvtcg/cpuid/...: a boot sector runs CPUID under -accel tcg
+ *    (given before libqtest's -accel qtest, so it wins) and leaves the
+ *    registers in RAM: the Hyper-V range beyond the leaves we implement
+ *    (0x40000080.., read by Linux 6.19 without a signature check) is all
+ *    zeros, where TCG alone would answer with its highest basic leaf.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "libqtest.h"
 #include "../../../hw/hyperv/tcg/hv-tcg-rules.h"
 
@@ -676,6 +682,142 @@ static void test_accepted(void)
     g_assert_cmpint(run_qemu("qemu64", &err), ==, 0);
 }
 
+/* ---- CPUID seen by a guest under TCG ---- */
+
+/*
+ * Boot sector, 16-bit real mode, DS = 0: for each u32 leaf of the table
+ * at CPUID_TABLE (ends with 0) run CPUID with ECX = 0 and store EAX, EBX,
+ * ECX, EDX at CPUID_OUT + 16 * i; then write CPUID_DONE at CPUID_FLAG
+ * and halt.
+ */
+#define CPUID_TABLE_OFF 0x3b            /* table offset in the sector */
+#define CPUID_OUT       0x8010
+#define CPUID_FLAG      0x8000
+#define CPUID_DONE      0x600df00du
+#define CPUID_MAX       16
+
+static const uint8_t cpuid_boot_code[] = {
+    0xfa,                               /* cli */
+    0x31, 0xc0,                         /* xor ax, ax */
+    0x8e, 0xd8,                         /* mov ds, ax */
+    0xbe, 0x3b, 0x7c,                   /* mov si, 0x7c00 + table */
+    0xbf, 0x10, 0x80,                   /* mov di, CPUID_OUT */
+    0x66, 0x8b, 0x04,                   /* 1: mov eax, [si] */
+    0x66, 0x85, 0xc0,                   /* test eax, eax */
+    0x74, 0x1c,                         /* jz 2f */
+    0x66, 0x31, 0xc9,                   /* xor ecx, ecx */
+    0x0f, 0xa2,                         /* cpuid */
+    0x66, 0x89, 0x05,                   /* mov [di], eax */
+    0x66, 0x89, 0x5d, 0x04,             /* mov [di + 4], ebx */
+    0x66, 0x89, 0x4d, 0x08,             /* mov [di + 8], ecx */
+    0x66, 0x89, 0x55, 0x0c,             /* mov [di + 12], edx */
+    0x83, 0xc6, 0x04,                   /* add si, 4 */
+    0x83, 0xc7, 0x10,                   /* add di, 16 */
+    0xeb, 0xdc,                         /* jmp 1b */
+    0x66, 0xc7, 0x06, 0x00, 0x80,       /* 2: mov dword [CPUID_FLAG], */
+    0x0d, 0xf0, 0x0d, 0x60,             /*      CPUID_DONE */
+    0xf4,                               /* 3: hlt */
+    0xeb, 0xfd,                         /* jmp 3b */
+};
+QEMU_BUILD_BUG_ON(sizeof(cpuid_boot_code) != CPUID_TABLE_OFF);
+
+typedef struct CpuidRegs {
+    uint32_t eax, ebx, ecx, edx;
+} CpuidRegs;
+
+/*
+ * Boot a PC with -cpu @cpu under TCG and read the leaves' registers (the
+ * i440FX's IDE disk: SeaBIOS probes q35's AHCI port with a 32 s timeout).
+ */
+#define CPUID_DISK_SIZE (1024 * 1024)
+
+static void guest_cpuid(const char *cpu, const uint32_t *leaves, int n,
+                        CpuidRegs *out)
+{
+    g_autofree uint8_t *img = g_malloc0(CPUID_DISK_SIZE);
+    g_autofree char *path = NULL;
+    QTestState *qts;
+    uint32_t flag = 0;
+    int fd;
+
+    g_assert_cmpint(n, <, CPUID_MAX);
+    memcpy(img, cpuid_boot_code, sizeof(cpuid_boot_code));
+    for (int i = 0; i < n; i++) {
+        stl_le_p(img + CPUID_TABLE_OFF + 4 * i, leaves[i]);
+    }
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    fd = g_file_open_tmp("vmbus-cpuid-XXXXXX", &path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, img, CPUID_DISK_SIZE), ==, CPUID_DISK_SIZE);
+    close(fd);
+
+    qts = qtest_initf("-M pc -accel tcg -cpu %s -nodefaults -display none "
+                      "-drive if=ide,file=%s,format=raw,snapshot=on",
+                      cpu, path);
+    /* SeaBIOS, then the sector: a bounded wait, not a timing check */
+    for (int i = 0; i < 6000 && flag != CPUID_DONE; i++) {
+        g_usleep(10 * 1000);
+        flag = qtest_readl(qts, CPUID_FLAG);
+    }
+    g_assert_cmphex(flag, ==, CPUID_DONE);
+    for (int i = 0; i < n; i++) {
+        uint64_t a = CPUID_OUT + 16 * i;
+
+        out[i].eax = qtest_readl(qts, a);
+        out[i].ebx = qtest_readl(qts, a + 4);
+        out[i].ecx = qtest_readl(qts, a + 8);
+        out[i].edx = qtest_readl(qts, a + 12);
+    }
+    qtest_quit(qts);
+    unlink(path);
+}
+
+/*
+ * Leaf 0xD with AVX: EAX = XCR0 bits x87 | SSE | AVX = 7.  Bit 2 of
+ * 0x40000082.EAX means "extended IOAPIC RTE" and bit 3 "confidential
+ * VMBus" to Linux 6.19+, so TCG's out-of-range answer must not reach it.
+ */
+#define CPUID_TEST_CPU "qemu64,+xsave,+avx"
+
+static const uint32_t cpuid_leaves[] = {
+    0xd, 0x40000000, 0x40000080, 0x40000081, 0x40000082, 0x40000083,
+    0x400000ff, 0x40000100,
+};
+enum { L_D, L_VENDOR, L_80, L_81, L_82, L_83, L_FF, L_100, L_COUNT };
+QEMU_BUILD_BUG_ON(L_COUNT != ARRAY_SIZE(cpuid_leaves));
+
+static void test_cpuid_vs_range_zero(void)
+{
+    CpuidRegs r[L_COUNT];
+
+    guest_cpuid(CPUID_TEST_CPU ",hv-vpindex=on,hv-synic=on,hv-time=on,"
+                "hv-relaxed=on", cpuid_leaves, L_COUNT, r);
+    /* our Hyper-V leaves answer */
+    g_assert_cmphex(r[L_VENDOR].eax, ==, 0x40000005);
+    g_assert_cmphex(r[L_VENDOR].ebx, ==, 0x7263694d);      /* "Micr" */
+    g_assert_cmphex(r[L_D].eax & 7, ==, 7);
+    for (int i = L_80; i < L_COUNT; i++) {
+        g_test_message("leaf 0x%x: %08x %08x %08x %08x", cpuid_leaves[i],
+                       r[i].eax, r[i].ebx, r[i].ecx, r[i].edx);
+        g_assert_cmphex(r[i].eax, ==, 0);
+        g_assert_cmphex(r[i].ebx, ==, 0);
+        g_assert_cmphex(r[i].ecx, ==, 0);
+        g_assert_cmphex(r[i].edx, ==, 0);
+    }
+}
+
+/* The same CPU without Hyper-V: 0x40000082 falls back to leaf 0xD (what
+ * the test above would see if the range were not ours). */
+static void test_cpuid_without_hyperv(void)
+{
+    CpuidRegs r[L_COUNT];
+
+    guest_cpuid(CPUID_TEST_CPU, cpuid_leaves, L_COUNT, r);
+    g_assert_cmphex(r[L_82].eax, ==, r[L_D].eax);
+    g_assert_cmphex(r[L_82].eax & 4, ==, 4);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const refused[] = {
@@ -721,5 +863,9 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/hvtcg/startup/ipi-needs-vpindex",
                    test_ipi_needs_vpindex);
     qtest_add_func("/vmbus/hvtcg/startup/accepted", test_accepted);
+    qtest_add_func("/vmbus/hvtcg/cpuid/vs-range-zero",
+                   test_cpuid_vs_range_zero);
+    qtest_add_func("/vmbus/hvtcg/cpuid/without-hyperv",
+                   test_cpuid_without_hyperv);
     return g_test_run();
 }

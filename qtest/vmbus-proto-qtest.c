@@ -133,10 +133,12 @@ static uint32_t contact(Guest *g, uint32_t conn, uint32_t version,
     return recv_msg(g, resp, sizeof(*resp), NULL);
 }
 
-/* Connect the way Linux does: 5.3 down to 'want'. */
-static void connect_at(Guest *g, uint32_t want)
+/* Connect the way Linux does: 6.0 (6.19 and later; 5.3 before) down to
+ * 'want', skipping the versions above 'top'. */
+static void connect_from(Guest *g, uint32_t top, uint32_t want)
 {
     static const uint32_t versions[] = {
+        VMBW_VERSION(6, 0),
         VMBW_VERSION(5, 3), VMBW_VERSION(5, 2), VMBW_VERSION(5, 1),
         VMBW_VERSION(5, 0), VMBW_VERSION(4, 1), VMBW_VERSION(4, 0),
         VMBW_VERSION(3, 0), VMBW_VERSION(2, 4),
@@ -147,7 +149,7 @@ static void connect_at(Guest *g, uint32_t want)
         uint32_t conn = versions[i] >= VMBW_VERSION(5, 0) ? 4 : 1;
         uint32_t st;
 
-        if (versions[i] > want) {
+        if (versions[i] > top) {
             continue;
         }
         if (contact(g, conn, versions[i], &vr, &st) == 0) {
@@ -164,6 +166,11 @@ static void connect_at(Guest *g, uint32_t want)
         }
     }
     g_assert_not_reached();
+}
+
+static void connect_at(Guest *g, uint32_t want)
+{
+    connect_from(g, want, want);
 }
 
 static uint32_t request_offers(Guest *g, VmbWireOfferChannel *offer)
@@ -194,6 +201,123 @@ static void test_connect_53(void)
     guest_end(g);
 }
 
+/*
+ * Linux 6.19 against the default bridge: 6.0 at once, the 20-byte
+ * VERSION_RESPONSE with supported_features 0 whatever the guest asks
+ * for; the 6.0 messages that need a feature are refused unanswered.
+ */
+static void test_connect_60(void)
+{
+    static const uint32_t asks[] = {
+        0, VMBW_FEATURE_CONFIDENTIAL_CHANNELS, 0xffffffff,
+    };
+    Guest *g = guest_start(NULL);
+
+    for (int i = 0; i < ARRAY_SIZE(asks); i++) {
+        VmbWireInitiateContact ic = { 0 };
+        VmbWireVersionResponse2 vr;
+        g_autoptr(QDict) q = NULL;
+        uint32_t len = 0;
+        QDict *ret;
+
+        ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
+        ic.vmbus_version_requested = VMBW_VERSION(6, 0);
+        ic.msg_sint = MSG_SINT;
+        ic.feature_flags = asks[i];
+        ic.monitor_page1 = MONITOR1;
+        ic.monitor_page2 = MONITOR2;
+        g_assert_cmpuint(post(g, 4, &ic, sizeof(ic)), ==, 0);
+        memset(&vr, 0xee, sizeof(vr));
+        g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), &len), ==,
+                         VMBW_MSG_VERSION_RESPONSE);
+        g_assert_cmpuint(len, ==, 20);
+        g_assert_cmpuint(vr.base.version_supported, ==, 1);
+        g_assert_cmpuint(vr.base.connection_state, ==, 0);
+        g_assert_cmpuint(vr.base.msg_conn_id, ==, 4);
+        g_assert_cmpuint(vr.supported_features, ==, 0);
+        g->conn_id = 4;
+        ret = qdict_get_qdict(q = query(g), "return");
+        g_assert_cmpstr(qdict_get_str(ret, "version"), ==, "6.0");
+        g_assert_cmpstr(qdict_get_str(ret, "max-version"), ==, "6.0");
+        g_assert_cmpint(qdict_get_int(ret, "guest-errors"), ==, 0);
+    }
+    g_assert_cmpuint(request_offers(g, NULL), ==, 0);
+    {
+        static const struct {
+            uint32_t type, len;
+        } refused[] = {
+            { VMBW_MSG_MODIFY_CONNECTION, 24 }, { VMBW_MSG_PAUSE, 8 },
+            { VMBW_MSG_RESUME, 8 },
+        };
+        g_autoptr(QDict) q = NULL;
+        QDict *ret;
+
+        for (int i = 0; i < ARRAY_SIZE(refused); i++) {
+            uint8_t buf[24] = { 0 };
+
+            stl_le_p(buf, refused[i].type);
+            g_assert_cmpuint(post(g, 4, buf, refused[i].len), ==, 0);
+            g_assert_true(no_msg(g));
+        }
+        ret = qdict_get_qdict(q = query(g), "return");
+        g_assert_cmpstr(qdict_get_str(ret, "state"), ==, "ready");
+        g_assert_cmpint(qdict_get_int(ret, "guest-errors"), ==, 3);
+        g_assert_cmpint(qdict_get_int(ret, "messages-refused"), ==, 3);
+    }
+    guest_end(g);
+}
+
+/*
+ * max-version=0x50003: 6.0 is refused with the 16-byte answer and Linux
+ * 6.19 walks down to 5.3; vmbus-set-max-version moves the cap (and
+ * query-vmbus shows the cap in force).
+ */
+static void test_connect_capped_53(void)
+{
+    Guest *g = guest_start("");
+    g_autoptr(QDict) q = NULL;
+    g_autoptr(QDict) q2 = NULL;
+    VmbWireVersionResponse2 vr;
+    VmbWireInitiateContact ic = { 0 };
+    uint32_t len = 0;
+    QDict *rsp;
+
+    qtest_quit(g->qts);
+    g->qts = qtest_initf("-M q35 -nodefaults -device vmbus-test-port "
+                         "-device vmbus-bridge,max-version=0x50003");
+    port_cmd(g, CMD_SYNIC_ENABLE, 0, SIMP(0), SIEFP(0));
+    g_assert_cmpstr(query_str(g, "max-version", &q), ==, "5.3");
+    ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
+    ic.vmbus_version_requested = VMBW_VERSION(6, 0);
+    ic.msg_sint = MSG_SINT;
+    g_assert_cmpuint(post(g, 4, &ic, sizeof(ic)), ==, 0);
+    g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), &len), ==,
+                     VMBW_MSG_VERSION_RESPONSE);
+    g_assert_cmpuint(len, ==, 16);
+    g_assert_cmpuint(vr.base.version_supported, ==, 0);
+    connect_from(g, VMBW_VERSION(6, 0), VMBW_VERSION(5, 3));
+    g_assert_cmpuint(g->conn_id, ==, 4);
+    qobject_unref(q);
+    g_assert_cmpstr(query_str(g, "version", &q), ==, "5.3");
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(q, "return"),
+                                  "guest-errors"), ==, 0);
+
+    /* back to the default at run time: the next contact gets 6.0 */
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                    " 'arguments': {'version': 'default'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpstr(query_str(g, "max-version", &q2), ==, "6.0");
+    connect_from(g, VMBW_VERSION(6, 0), VMBW_VERSION(6, 0));
+    qobject_unref(q2);
+    g_assert_cmpstr(query_str(g, "version", &q2), ==, "6.0");
+    rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
+                    " 'arguments': {'version': '6.1'}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    guest_end(g);
+}
+
 /* A bridge capped at 4.0: connection 4 does not exist, Linux walks down. */
 static void test_connect_capped(void)
 {
@@ -218,6 +342,13 @@ static void test_unknown_version_refused(void)
 
     /* 3.5 is no VMBus version: refused by exact match. */
     g_assert_cmpuint(contact(g, 1, VMBW_VERSION(3, 5), &vr, &st), ==,
+                     VMBW_MSG_VERSION_RESPONSE);
+    g_assert_cmpuint(vr.version_supported, ==, 0);
+    /* nor are versions after 6.0 */
+    g_assert_cmpuint(contact(g, 4, VMBW_VERSION(6, 1), &vr, &st), ==,
+                     VMBW_MSG_VERSION_RESPONSE);
+    g_assert_cmpuint(vr.version_supported, ==, 0);
+    g_assert_cmpuint(contact(g, 4, VMBW_VERSION(7, 0), &vr, &st), ==,
                      VMBW_MSG_VERSION_RESPONSE);
     g_assert_cmpuint(vr.version_supported, ==, 0);
     guest_end(g);
@@ -523,6 +654,7 @@ static void test_bench_commands(void)
 static void test_connect_every_version(void)
 {
     static const uint32_t versions[] = {
+        VMBW_VERSION(6, 0),
         VMBW_VERSION(5, 3), VMBW_VERSION(5, 2), VMBW_VERSION(5, 1),
         VMBW_VERSION(5, 0), VMBW_VERSION(4, 1), VMBW_VERSION(4, 0),
         VMBW_VERSION(3, 0), VMBW_VERSION(2, 4), VMBW_VERSION(1, 1),
@@ -535,8 +667,10 @@ static void test_connect_every_version(void)
         uint32_t conn = v >= VMBW_VERSION(5, 0) ? 4 : 1;
         g_autofree char *want = g_strdup_printf("%u.%u", v >> 16, v & 0xffff);
         VmbWireInitiateContact ic = { 0 };
+        VmbWireVersionResponse2 vr2;
         VmbWireVersionResponse vr;
         g_autoptr(QDict) q = NULL;
+        uint32_t len = 0;
         QDict *rsp;
 
         rsp = qtest_qmp(g->qts, "{'execute': 'vmbus-set-max-version',"
@@ -553,11 +687,17 @@ static void test_connect_every_version(void)
         ic.monitor_page1 = MONITOR1;
         ic.monitor_page2 = MONITOR2;
         g_assert_cmpuint(post(g, conn, &ic, sizeof(ic)), ==, 0);
-        g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr), NULL), ==,
+        g_assert_cmpuint(recv_msg(g, &vr2, sizeof(vr2), &len), ==,
                          VMBW_MSG_VERSION_RESPONSE);
+        vr = vr2.base;
         g_assert_cmpuint(vr.version_supported, ==, 1);
         if (v >= VMBW_VERSION(5, 0)) {
             g_assert_cmpuint(vr.msg_conn_id, ==, 4);
+        }
+        /* supported_features (0) from 6.0 on */
+        g_assert_cmpuint(len, ==, v >= VMBW_VERSION(6, 0) ? 20 : 16);
+        if (v >= VMBW_VERSION(6, 0)) {
+            g_assert_cmpuint(vr2.supported_features, ==, 0);
         }
         g_assert_cmpstr(query_str(g, "version", &q), ==, want);
         if (v >= VMBW_VERSION(3, 0)) {
@@ -575,6 +715,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/proto/connect-5.3", test_connect_53);
+    qtest_add_func("/vmbus/proto/connect-6.0", test_connect_60);
+    qtest_add_func("/vmbus/proto/connect-capped-5.3", test_connect_capped_53);
     qtest_add_func("/vmbus/proto/connect-capped-4.0", test_connect_capped);
     qtest_add_func("/vmbus/proto/connect-every-version",
                    test_connect_every_version);

@@ -23,11 +23,11 @@
 
 FzEnv fz;
 
-const uint32_t fz_versions[10] = {
+const uint32_t fz_versions[FZ_NVERSIONS] = {
     VMBW_VERSION_WS2008, VMBW_VERSION_WIN7, VMBW_VERSION_WIN8,
     VMBW_VERSION_WIN8_1, VMBW_VERSION_WIN10, VMBW_VERSION_WIN10_RS3_0,
     VMBW_VERSION_WIN10_RS3_1, VMBW_VERSION_WIN10_RS4,
-    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON,
+    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON, VMBW_VERSION_COPPER,
 };
 
 /* ---- Input ------------------------------------------------------------ */
@@ -190,6 +190,17 @@ static uint32_t host_msg_size(uint32_t type)
     }
 }
 
+/* Is len the size of a host->guest message of this type? */
+static bool host_msg_size_ok(uint32_t type, size_t len)
+{
+    if (type == VMBW_MSG_VERSION_RESPONSE) {
+        /* the 20-byte form answers an accepted 6.0 contact */
+        return len == sizeof(VmbWireVersionResponse) ||
+               len == sizeof(VmbWireVersionResponse2);
+    }
+    return host_msg_size(type) == len;
+}
+
 static int op_post_msg(void *opaque, uint32_t vp, uint32_t sint,
                        uint32_t msg_type, const void *payload, size_t len)
 {
@@ -203,8 +214,21 @@ static int op_post_msg(void *opaque, uint32_t vp, uint32_t sint,
     }
     memcpy(&h, payload, sizeof(h));
     type = GUINT32_FROM_LE(h.msgtype);
-    if (type >= VMBW_MSG_COUNT || host_msg_size(type) != len) {
+    if (type >= VMBW_MSG_COUNT || !host_msg_size_ok(type, len)) {
         fz_fail("post_msg: host message type %u len %zu", type, len);
+    }
+    if (type == VMBW_MSG_VERSION_RESPONSE &&
+        len == sizeof(VmbWireVersionResponse2)) {
+        VmbWireVersionResponse2 r;
+
+        memcpy(&r, payload, sizeof(r));
+        if (!r.base.version_supported ||
+            (GUINT32_FROM_LE(r.supported_features) &
+             ~VMBC_GRANTABLE_FEATURES)) {
+            fz_fail("VERSION_RESPONSE 6.0: supported %u features 0x%x",
+                    r.base.version_supported,
+                    GUINT32_FROM_LE(r.supported_features));
+        }
     }
     if (vp >= fz.nvps || sint > 15) {
         fz_fail("post_msg: %s to vp %u sint %u", vmbc_msg_name(type), vp,
@@ -218,6 +242,10 @@ static int op_post_msg(void *opaque, uint32_t vp, uint32_t sint,
             o.connection_id != VMBC_CHAN_CONN_ID_BASE + o.child_relid) {
             fz_fail("OFFERCHANNEL relid %u conn id 0x%x", o.child_relid,
                     o.connection_id);
+        }
+        if (GUINT16_FROM_LE(o.chn_flags) & VMBC_OFFER_FLAGS_FORBIDDEN) {
+            fz_fail("OFFERCHANNEL relid %u confidential flags 0x%x",
+                    o.child_relid, GUINT16_FROM_LE(o.chn_flags));
         }
     }
     if (fz.slot_busy) {
@@ -498,7 +526,7 @@ static const VmbcOps fz_ops_noatomic = {
 };
 
 /*
- * cfgbyte:   bits 0-3 max version (index into fz_versions, >= 10: default),
+ * cfgbyte:   bits 0-3 max version (index into fz_versions, >= 11: default),
  *            4 small GPADL quota, 5 few GPADLs, 6 short out queue,
  *            7 no atomic32 op.
  * behaviour: bits 0-1 busy slot chance, 2 dropped posts, 3 memory faults,
@@ -523,7 +551,7 @@ void fz_env_init(uint8_t cfgbyte, uint8_t behaviour, uint64_t seed)
     fz.check_writes = true;
     fz.cfg.ops = (cfgbyte & 0x80) ? &fz_ops_noatomic : &fz_ops;
     fz.cfg.opaque = &fz;
-    fz.cfg.max_version = vi < 10 ? fz_versions[vi] : 0;
+    fz.cfg.max_version = vi < FZ_NVERSIONS ? fz_versions[vi] : 0;
     fz.cfg.gpadl_quota_bytes = (cfgbyte & 0x10) ? 64 * VMBW_PAGE_SIZE : 0;
     fz.cfg.gpadl_max_count = (cfgbyte & 0x20) ? 8 : 0;
     fz.cfg.out_queue_max = (cfgbyte & 0x40) ? 4 : 0;

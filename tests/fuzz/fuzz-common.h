@@ -150,6 +150,8 @@ uint32_t fz_gpadl(uint32_t relid, uint32_t handle, uint32_t npages,
 uint32_t fz_open(uint32_t relid, uint32_t handle, uint32_t split,
                  uint32_t vp);
 
-extern const uint32_t fz_versions[10];
+/* Every protocol version, oldest first (index 10: 6.0). */
+#define FZ_NVERSIONS    11u
+extern const uint32_t fz_versions[FZ_NVERSIONS];
 
 #endif /* TESTS_FUZZ_FUZZ_COMMON_H */

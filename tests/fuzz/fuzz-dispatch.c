@@ -108,7 +108,7 @@ static uint32_t pick_version(FzIn *in)
 {
     uint8_t b = fz_u8(in);
 
-    return b < 200 ? fz_versions[b % 10] : fz_u32(in);
+    return b < 200 ? fz_versions[b % FZ_NVERSIONS] : fz_u32(in);
 }
 
 /* Build a message of a type from small domains; returns its proper size. */
@@ -129,6 +129,13 @@ static uint32_t smart_build(FzIn *in, uint8_t *buf)
 
             ic->msg_sint = s < 200 ? VMBW_MESSAGE_SINT : s % 20;
             ic->msg_vtl = fz_u8(in) > 250;
+            if (ic->vmbus_version_requested >= VMBW_VERSION_COPPER) {
+                /* none (Linux), one known flag, or anything */
+                uint8_t f = fz_u8(in);
+
+                ic->feature_flags = f < 128 ? 0
+                                  : f < 250 ? 1u << (f % 8) : fz_u32(in);
+            }
         } else {
             ic->interrupt_page = pick_page(in);
         }
@@ -321,7 +328,7 @@ static void op_poke(FzIn *in)
 
 static void op_connect(FzIn *in)
 {
-    uint32_t v = fz_versions[fz_u8(in) % 10];
+    uint32_t v = fz_versions[fz_u8(in) % FZ_NVERSIONS];
 
     fz_u8(in);
     fz_connect(v, 0, PG_MON1, PG_MON2, PG_INT);
@@ -419,8 +426,8 @@ static void s_raw(FzOut *o, const void *msg, uint8_t len)
     fo_bytes(o, msg, len);
 }
 
-static void s_init(FzOut *o, uint32_t version, uint64_t mon1, uint64_t mon2,
-                   uint64_t int_page)
+static void s_init_ff(FzOut *o, uint32_t version, uint64_t mon1,
+                      uint64_t mon2, uint64_t int_page, uint32_t features)
 {
     VmbWireInitiateContact ic;
 
@@ -429,6 +436,7 @@ static void s_init(FzOut *o, uint32_t version, uint64_t mon1, uint64_t mon2,
     ic.vmbus_version_requested = version;
     if (version >= VMBW_VERSION_WIN10_RS3_1) {
         ic.msg_sint = VMBW_MESSAGE_SINT;
+        ic.feature_flags = features;
     } else {
         ic.interrupt_page = int_page;
     }
@@ -438,6 +446,12 @@ static void s_init(FzOut *o, uint32_t version, uint64_t mon1, uint64_t mon2,
     fo_u8(o, version >= VMBW_VERSION_WIN10_RS3_1 ? 2 : 1);
     fo_u8(o, sizeof(ic));
     fo_bytes(o, &ic, sizeof(ic));
+}
+
+static void s_init(FzOut *o, uint32_t version, uint64_t mon1, uint64_t mon2,
+                   uint64_t int_page)
+{
+    s_init_ff(o, version, mon1, mon2, int_page, 0);
 }
 
 static void s_hdr(FzOut *o, uint32_t type)
@@ -620,6 +634,59 @@ static void write_seeds(const char *dir)
         }
     }
     fo_write(o, dir, "smart-all");
+
+    /* 9. Linux 6.19 at 6.0 (feature flags 0): open, MODIFYCHANNEL
+     * answered, the 6.0 messages refused, migration, unload. */
+    o = s_begin(0x0f, 0);
+    s_offer(o, 1, 1, 0, 1);
+    s_offer(o, 2, 2, 0, 0);
+    s_init_ff(o, VMBW_VERSION_COPPER, PG_MON1, PG_MON2, 0, 0);
+    s_hdr(o, VMBW_MSG_REQUESTOFFERS);
+    s_op(o, OP_GPADL, 3, 0, 1, 8);
+    s_op(o, OP_OPEN, 4, 0, 1, 4, 0);
+    {
+        VmbWireModifyChannel m = { { VMBW_MSG_MODIFYCHANNEL, 0 }, 1, 2 };
+        VmbWireModifyConnection mc;
+
+        s_raw(o, &m, sizeof(m));
+        memset(&mc, 0, sizeof(mc));
+        mc.hdr.msgtype = VMBW_MSG_MODIFY_CONNECTION;
+        mc.parent_to_child_monitor_page_gpa = PG_MON1;
+        mc.child_to_parent_monitor_page_gpa = PG_MON2;
+        s_raw(o, &mc, sizeof(mc));
+    }
+    s_hdr(o, VMBW_MSG_PAUSE);
+    s_hdr(o, VMBW_MSG_RESUME);
+    s_op(o, OP_SAVELOAD, 1, 0);
+    s_op(o, OP_SIGNAL, 1, 1);
+    s_relid(o, VMBW_MSG_CLOSECHANNEL, 1);
+    s_teardown(o, 1, 2);        /* OP_GPADL made handle 1 + 1 % 8 */
+    s_hdr(o, VMBW_MSG_UNLOAD);
+    fo_write(o, dir, "linux-6.0");
+
+    /* 10. 6.0 asking for every feature (confidential included): granted
+     * none; busy slot so the 20-byte answer is saved and restored. */
+    o = s_begin(0x0f, 0);
+    s_offer(o, 1, 1, 0, 0);
+    s_op(o, OP_BUSY, 0);
+    s_init_ff(o, VMBW_VERSION_COPPER, PG_MON1, PG_MON2, 0, 0xffffffff);
+    s_op(o, OP_SAVELOAD, 1, 1);
+    s_op(o, OP_EOM, 0);
+    s_hdr(o, VMBW_MSG_REQUESTOFFERS);
+    s_op(o, OP_EOM, 0);
+    s_init_ff(o, VMBW_VERSION_COPPER, PG_MON1, PG_MON2, 0,
+              VMBW_FEATURE_CONFIDENTIAL_CHANNELS);
+    s_hdr(o, VMBW_MSG_REQUESTOFFERS);
+    fo_write(o, dir, "features-6.0");
+
+    /* 11. host capped at 5.3 (cfg index 9): Linux 6.19 walks down. */
+    o = s_begin(9, 0);
+    s_offer(o, 1, 1, 0, 0);
+    s_init(o, VMBW_VERSION_COPPER, PG_MON1, PG_MON2, 0);
+    s_init(o, VMBW_VERSION_IRON, PG_MON1, PG_MON2, 0);
+    s_hdr(o, VMBW_MSG_REQUESTOFFERS);
+    s_hdr(o, VMBW_MSG_PAUSE);
+    fo_write(o, dir, "capped-walk-6.0");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

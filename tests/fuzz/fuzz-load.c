@@ -6,7 +6,7 @@
 
 /*
  * Input: one set-up byte (bits 0-2: how many of four device channels are
- * offered first; bit 3: max version 5.0 instead of 5.3; bit 4: small
+ * offered first; bit 3: max version 5.0 instead of 6.0; bit 4: small
  * limits; bit 5: round trip with the device channels pre-offered), then
  * the stream.
  *
@@ -203,6 +203,18 @@ static void write_seeds(const char *dir)
     fz_connect(VMBW_VERSION_IRON, 1, 0x9000, 0xA000, 0);
     fz_request_offers();
     seed_out(dir, "ready-5.3", 4);
+
+    /* 6.0: the FEAT section; the 20-byte VERSION_RESPONSE still queued */
+    setup(4);
+    fz_connect(VMBW_VERSION_COPPER, 1, 0x9000, 0xA000, 0);
+    fz_request_offers();
+    fz_gpadl(1, 1, 8, 0x100);
+    fz_open(1, 1, 4, 1);
+    seed_out(dir, "ready-6.0", 4);
+    setup(4);
+    fz.slot_busy = true;
+    fz_connect(VMBW_VERSION_COPPER, 0, 0, 0, 0);
+    seed_out(dir, "queued-response-6.0", 4);
 
     /* open channel, complete + receiving + failed GPADLs, queued out */
     setup(0x23);

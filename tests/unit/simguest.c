@@ -386,6 +386,12 @@ void sim_apply(SimGuest *sg, const SimMsg *m)
     case VMBW_MSG_VERSION_RESPONSE: {
         const VmbWireVersionResponse *v = (const void *)m->data;
 
+        /* Linux reads 16 bytes; the model also notes the 6.0 field. */
+        sg->granted_features = 0;
+        if (m->len >= sizeof(VmbWireVersionResponse2)) {
+            sg->granted_features =
+                ((const VmbWireVersionResponse2 *)m->data)->supported_features;
+        }
         if (v->version_supported) {
             sg->conn_state = 2;
             if (sg->version >= VMBW_VERSION_WIN10_RS3_1) {
@@ -437,6 +443,9 @@ uint32_t sim_initiate(SimGuest *sg, uint32_t version, uint32_t vcpu,
     } else {
         ic.interrupt_page = SIM_INT_PAGE;
     }
+    if (version >= VMBW_VERSION_COPPER) {
+        ic.feature_flags = sg->ask_features;
+    }
     if (with_pages) {
         ic.monitor_page1 = SIM_MON_PAGE1;
         ic.monitor_page2 = SIM_MON_PAGE2;
@@ -447,9 +456,10 @@ uint32_t sim_initiate(SimGuest *sg, uint32_t version, uint32_t vcpu,
     return sim_post(sg, conn, &ic, sizeof(ic));
 }
 
-uint32_t sim_linux_connect(SimGuest *sg, bool try_old)
+uint32_t sim_linux_connect_from(SimGuest *sg, uint32_t top, bool try_old)
 {
     static const uint32_t walk[] = {
+        VMBW_VERSION_COPPER,
         VMBW_VERSION_IRON, VMBW_VERSION_WIN10_RS5, VMBW_VERSION_WIN10_RS4,
         VMBW_VERSION_WIN10_RS3_1, VMBW_VERSION_WIN10_RS3_0,
         VMBW_VERSION_WIN10, VMBW_VERSION_WIN8_1, VMBW_VERSION_WIN8,
@@ -458,7 +468,12 @@ uint32_t sim_linux_connect(SimGuest *sg, bool try_old)
     size_t n = try_old ? G_N_ELEMENTS(walk) : G_N_ELEMENTS(walk) - 2;
 
     for (size_t i = 0; i < n; i++) {
-        uint32_t st = sim_initiate(sg, walk[i], 0, true);
+        uint32_t st;
+
+        if (walk[i] > top) {
+            continue;
+        }
+        st = sim_initiate(sg, walk[i], 0, true);
         SimMsg *m;
 
         if (st == VMBW_HV_STATUS_INVALID_CONNECTION_ID) {
@@ -478,6 +493,11 @@ uint32_t sim_linux_connect(SimGuest *sg, bool try_old)
     return 0;
 }
 
+uint32_t sim_linux_connect(SimGuest *sg, bool try_old)
+{
+    return sim_linux_connect_from(sg, VMBW_VERSION_IRON, try_old);
+}
+
 void sim_connect(SimGuest *sg, uint32_t version)
 {
     SimMsg *m;
@@ -487,7 +507,13 @@ void sim_connect(SimGuest *sg, uint32_t version)
     m = sim_expect(sg, VMBW_MSG_VERSION_RESPONSE);
     v = (const void *)m->data;
     ck_assert_uint_eq(v->version_supported, 1);
-    ck_assert_uint_eq(m->len, 16);
+    if (version >= VMBW_VERSION_COPPER) {
+        ck_assert_uint_eq(m->len, sizeof(VmbWireVersionResponse2));
+        ck_assert_uint_eq(((const VmbWireVersionResponse2 *)
+                           m->data)->supported_features, 0);
+    } else {
+        ck_assert_uint_eq(m->len, sizeof(VmbWireVersionResponse));
+    }
     ck_assert_uint_eq(v->msg_conn_id,
                       version >= VMBW_VERSION_WIN10_RS3_1 ? 4 : 1);
     sim_apply(sg, m);

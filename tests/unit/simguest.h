@@ -71,6 +71,8 @@ typedef struct SimGuest {
     uint32_t msg_conn_id;
     int conn_state;             /* 0 disconnected, 1 connecting, 2 up */
     uint32_t version;
+    uint32_t ask_features;      /* feature_flags sent at 6.0 and later */
+    uint32_t granted_features;  /* supported_features of a 20-byte reply */
     uint32_t next_gpadl_handle;
     int offer_in_progress;
     int nr_chan_close_on_suspend;
@@ -81,7 +83,7 @@ typedef struct SimGuest {
     uint32_t n_suspended;
 } SimGuest;
 
-/* Life cycle.  cfg_max_version 0 = core default (5.3). */
+/* Life cycle.  cfg_max_version 0 = core default (6.0). */
 SimGuest *sim_new(uint32_t max_version);
 SimGuest *sim_new_cfg(const VmbcConfig *cfg);
 void sim_free(SimGuest *sg);
@@ -109,9 +111,14 @@ void sim_free_slot(SimGuest *sg);              /* slot_busy=false + EOM */
 /* Guest helpers modelled on Linux */
 uint32_t sim_initiate(SimGuest *sg, uint32_t version, uint32_t vcpu,
                       bool with_pages);
-/* Linux's vmbus_negotiate_version walk from 5.3 (and 1.1/0.13 if old). */
+/* Linux's vmbus_negotiate_version walk from 5.3 (and 1.1/0.13 if old),
+ * as the Debian 6.1 / 6.12 kernels do it. */
 uint32_t sim_linux_connect(SimGuest *sg, bool try_old);
-/* Connect at exactly 'version' (asserts success). */
+/* The same walk from 'top' down (6.0 for Linux 6.19 and later, or what
+ * hv_vmbus.max_version= caps it at): versions above 'top' are skipped. */
+uint32_t sim_linux_connect_from(SimGuest *sg, uint32_t top, bool try_old);
+/* Connect at exactly 'version' (asserts success; at 6.0 and later the
+ * 20-byte answer with supported_features 0). */
 void sim_connect(SimGuest *sg, uint32_t version);
 /* REQUESTOFFERS; returns the number of offers received. */
 int sim_request_offers(SimGuest *sg);

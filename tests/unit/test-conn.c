@@ -13,7 +13,7 @@ static const uint32_t all_versions[] = {
     VMBW_VERSION_WS2008, VMBW_VERSION_WIN7, VMBW_VERSION_WIN8,
     VMBW_VERSION_WIN8_1, VMBW_VERSION_WIN10, VMBW_VERSION_WIN10_RS3_0,
     VMBW_VERSION_WIN10_RS3_1, VMBW_VERSION_WIN10_RS4,
-    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON,
+    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON, VMBW_VERSION_COPPER,
 };
 
 /* Connect at each version, with a channel offered and opened. */
@@ -41,12 +41,13 @@ START_TEST(test_connect_each_version)
 }
 END_TEST
 
-/* Linux's walk from 5.3 against every configured maximum. */
+/* Linux's walk from 6.0 (6.19 and later) against every configured
+ * maximum. */
 START_TEST(test_linux_walk_capped)
 {
     uint32_t max = all_versions[_i];
     SimGuest *sg = sim_new(max);
-    uint32_t got = sim_linux_connect(sg, true);
+    uint32_t got = sim_linux_connect_from(sg, VMBW_VERSION_COPPER, true);
 
     ck_assert_uint_eq(got, max);
     {
@@ -128,7 +129,8 @@ END_TEST
 
 START_TEST(test_unknown_versions)
 {
-    static const uint32_t bad[] = { VMBW_VERSION(3, 5), VMBW_VERSION_COPPER,
+    static const uint32_t bad[] = { VMBW_VERSION(3, 5), VMBW_VERSION(6, 1),
+                                    VMBW_VERSION(7, 0), VMBW_VERSION(5, 4),
                                     0, 0xffffffff, VMBW_VERSION(2, 0) };
     SimGuest *sg = sim_new(0);
 
@@ -141,8 +143,10 @@ START_TEST(test_unknown_versions)
             ((VmbWireVersionResponse *)m->data)->version_supported, 0);
         ck_assert_uint_eq(((VmbWireVersionResponse *)m->data)->msg_conn_id,
                           0);
+        ck_assert_uint_eq(m->len, sizeof(VmbWireVersionResponse));
         g_free(m);
     }
+    ck_assert_int_eq(sg->n_guest_errors, 0);
     sim_free(sg);
 }
 END_TEST
@@ -716,6 +720,428 @@ START_TEST(test_new_config_errors)
 }
 END_TEST
 
+/* ---- 6.0 (Copper) -------------------------------------------------------- */
+
+/* Golden bytes of the 6.0 answer: the 16 bytes Linux reads, then
+ * supported_features 0. */
+START_TEST(test_copper_response_golden)
+{
+    SimGuest *sg = sim_new(0);
+    SimMsg *m;
+    VmbcConnInfo ci;
+    static const uint8_t vr[20] = { 15, 0, 0, 0, 0, 0, 0, 0,
+                                    1, 0, 0, 0, 4, 0, 0, 0,
+                                    0, 0, 0, 0 };
+
+    ck_assert_uint_eq(vmbc_get_max_version(sg->core), VMBW_VERSION_COPPER);
+    ck_assert_uint_eq(sim_initiate(sg, VMBW_VERSION_COPPER, 0, true), 0);
+    m = sim_expect(sg, VMBW_MSG_VERSION_RESPONSE);
+    ck_assert_uint_eq(m->len, 20);
+    ck_assert_uint_eq(m->sint, VMBW_MESSAGE_SINT);
+    ck_assert_mem_eq(m->data, vr, 20);
+    g_free(m);
+    vmbc_conn_info(sg->core, &ci);
+    ck_assert_int_eq(ci.state, VMBC_CONN_CONNECTED);
+    ck_assert_uint_eq(ci.version, 0x60000);
+    ck_assert_uint_eq(ci.msg_conn_id, 4);
+    ck_assert_uint_eq(ci.features, 0);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    sim_check(sg);
+    sim_free(sg);
+}
+END_TEST
+
+/*
+ * A guest asking for 6.0 features (a confidential Linux asks for 0x10,
+ * others may ask for anything): connected at 6.0, nothing granted, no
+ * guest error, and the offers carry no confidential flag.
+ */
+START_TEST(test_copper_features_not_granted)
+{
+    static const uint32_t asks[] = {
+        VMBW_FEATURE_CONFIDENTIAL_CHANNELS, VMBW_FEATURE_MODIFY_CONNECTION |
+        VMBW_FEATURE_PAUSE_RESUME, 0xff, 0xffffffff,
+    };
+    uint32_t ask = asks[_i];
+    SimGuest *sg = sim_new(0);
+    VmbcConnInfo ci;
+
+    sim_offer(sg, 1, 1, 0);
+    sim_offer(sg, 2, 2, 0);
+    sg->ask_features = ask;
+    ck_assert_uint_eq(sim_linux_connect_from(sg, VMBW_VERSION_COPPER, false),
+                      VMBW_VERSION_COPPER);
+    ck_assert_uint_eq(sg->granted_features, 0);
+    vmbc_conn_info(sg->core, &ci);
+    ck_assert_uint_eq(ci.features, 0);
+    ck_assert_int_eq(sim_request_offers(sg), 2);
+    for (uint32_t r = 1; r <= 2; r++) {
+        ck_assert(sg->chans[r].present);
+        ck_assert_uint_eq(sg->chans[r].offer.chn_flags &
+                          (VMBW_OFFER_FLAG_CONFIDENTIAL_RING_BUFFER |
+                           VMBW_OFFER_FLAG_CONFIDENTIAL_EXT_MEMORY), 0);
+    }
+    sim_open_channel(sg, 1);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    sim_check(sg);
+    sim_free(sg);
+}
+END_TEST
+
+/* Below 6.0 bytes 20..23 of INITIATE_CONTACT are reserved: ignored. */
+START_TEST(test_feature_bytes_ignored_below_copper)
+{
+    SimGuest *sg = sim_new(0);
+    VmbWireInitiateContact ic;
+    VmbcConnInfo ci;
+    SimMsg *m;
+
+    memset(&ic, 0, sizeof(ic));
+    sim_hdr(&ic, VMBW_MSG_INITIATE_CONTACT);
+    ic.vmbus_version_requested = VMBW_VERSION_IRON;
+    ic.msg_sint = VMBW_MESSAGE_SINT;
+    ic.feature_flags = 0xffffffff;
+    ck_assert_uint_eq(sim_post(sg, 4, &ic, sizeof(ic)), 0);
+    m = sim_expect(sg, VMBW_MSG_VERSION_RESPONSE);
+    ck_assert_uint_eq(m->len, 16);
+    ck_assert_uint_eq(((VmbWireVersionResponse *)m->data)->version_supported,
+                      1);
+    g_free(m);
+    vmbc_conn_info(sg->core, &ci);
+    ck_assert_uint_eq(ci.version, VMBW_VERSION_IRON);
+    ck_assert_uint_eq(ci.features, 0);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    sim_free(sg);
+}
+END_TEST
+
+/*
+ * max-version below 6.0: 6.0 is refused with the 16-byte answer, not as
+ * a guest error, and Linux 6.19 walks down to 5.3; the Debian 6.1/6.12
+ * walk from 5.3 meets the default 6.0 host at 5.3.
+ */
+START_TEST(test_copper_capped)
+{
+    SimGuest *sg = sim_new(VMBW_VERSION_IRON);
+    SimMsg *m;
+
+    sg->ask_features = VMBW_FEATURE_CONFIDENTIAL_CHANNELS;
+    ck_assert_uint_eq(sim_initiate(sg, VMBW_VERSION_COPPER, 0, true), 0);
+    m = sim_expect(sg, VMBW_MSG_VERSION_RESPONSE);
+    ck_assert_uint_eq(m->len, 16);
+    ck_assert_uint_eq(((VmbWireVersionResponse *)m->data)->version_supported,
+                      0);
+    g_free(m);
+    ck_assert_uint_eq(sim_linux_connect_from(sg, VMBW_VERSION_COPPER, false),
+                      VMBW_VERSION_IRON);
+    ck_assert_uint_eq(sg->msg_conn_id, 4);
+    ck_assert_int_eq(sim_request_offers(sg), 0);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    sim_free(sg);
+
+    /* Lowered at run time (QMP): the next contact walks down. */
+    sg = sim_new(0);
+    ck_assert(vmbc_set_max_version(sg->core, VMBW_VERSION_IRON));
+    ck_assert_uint_eq(sim_linux_connect_from(sg, VMBW_VERSION_COPPER, false),
+                      VMBW_VERSION_IRON);
+    ck_assert(vmbc_set_max_version(sg->core, 0));
+    ck_assert_uint_eq(vmbc_get_max_version(sg->core), VMBW_VERSION_COPPER);
+    sim_unload(sg);
+    ck_assert_uint_eq(sim_linux_connect_from(sg, VMBW_VERSION_COPPER, false),
+                      VMBW_VERSION_COPPER);
+    ck_assert(!vmbc_set_max_version(sg->core, VMBW_VERSION(6, 1)));
+    sim_free(sg);
+
+    /* A 6.1 / 6.12 guest against the default host. */
+    sg = sim_new(0);
+    ck_assert_uint_eq(sim_linux_connect(sg, false), VMBW_VERSION_IRON);
+    ck_assert_uint_eq(vmbc_counters(sg->core)->in[VMBW_MSG_INITIATE_CONTACT],
+                      1);
+    sim_free(sg);
+
+    /* hv_vmbus.max_version=0x50003 on a 6.19 guest: 6.0 never asked. */
+    sg = sim_new(0);
+    ck_assert_uint_eq(sim_linux_connect_from(sg, VMBW_VERSION_IRON, false),
+                      VMBW_VERSION_IRON);
+    sim_free(sg);
+}
+END_TEST
+
+/*
+ * 25..29 at 6.0: the guest->host ones need a feature never granted, the
+ * host->guest ones are never accepted; each is refused, counted, and
+ * answered with nothing.
+ */
+START_TEST(test_copper_messages_refused)
+{
+    static const struct {
+        uint32_t type, len;
+        const char *why;
+    } msgs[] = {
+        { VMBW_MSG_MODIFY_CONNECTION, 24, "needs feature 0x4" },
+        { VMBW_MSG_MODIFY_CONNECTION_RESPONSE, 12, "host->guest" },
+        { VMBW_MSG_PAUSE, 8, "needs feature 0x20" },
+        { VMBW_MSG_PAUSE_RESPONSE, 8, "host->guest" },
+        { VMBW_MSG_RESUME, 8, "needs feature 0x20" },
+    };
+    SimGuest *sg = sim_new(0);
+    const VmbcCounters *k = vmbc_counters(sg->core);
+
+    sim_offer(sg, 1, 1, 0);
+    sg->ask_features = 0xffffffff;
+    sim_connect(sg, VMBW_VERSION_COPPER);
+    sim_request_offers(sg);
+    sim_open_channel(sg, 1);
+    for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+        uint8_t buf[VMBW_MAX_PAYLOAD];
+        int errs = sg->n_guest_errors;
+
+        memset(buf, 0, sizeof(buf));
+        sim_hdr(buf, msgs[i].type);
+        ck_assert_uint_eq(sim_send(sg, buf, msgs[i].len), 0);
+        ck_assert_int_eq(sg->n_guest_errors, errs + 1);
+        ck_assert_uint_eq(k->refused[msgs[i].type], 1);
+        ck_assert_msg(strstr(sg->last_error, msgs[i].why), "%s: %s",
+                      vmbc_msg_name(msgs[i].type), sg->last_error);
+        sim_expect_none(sg);
+    }
+    /* the connection is untouched */
+    ck_assert_int_eq(sg->n_close, 0);
+    sim_close_channel(sg, 1);
+    sim_check(sg);
+    sim_free(sg);
+}
+END_TEST
+
+/* Hibernation at 6.0: resume negotiates 6.0 again, offers complete. */
+START_TEST(test_copper_suspend_resume)
+{
+    SimGuest *sg = sim_new(0);
+    const VmbcCounters *k = vmbc_counters(sg->core);
+
+    sim_offer(sg, 1, 1, 0);
+    sim_offer(sg, 2, 2, 0);
+    sim_connect(sg, VMBW_VERSION_COPPER);
+    ck_assert_int_eq(sim_request_offers(sg), 2);
+    sim_open_channel(sg, 1);
+    for (int i = 0; i < 3; i++) {
+        VmbcConnInfo ci;
+
+        sim_suspend(sg);
+        sim_resume(sg);
+        vmbc_conn_info(sg->core, &ci);
+        ck_assert_uint_eq(ci.version, VMBW_VERSION_COPPER);
+        ck_assert_int_eq(ci.state, VMBC_CONN_READY);
+    }
+    /* one ALLOFFERS_DELIVERED per REQUESTOFFERS */
+    ck_assert_uint_eq(k->out[VMBW_MSG_ALLOFFERS_DELIVERED],
+                      k->in[VMBW_MSG_REQUESTOFFERS]);
+    ck_assert_uint_eq(k->in[VMBW_MSG_REQUESTOFFERS], 4);
+    sim_free(sg);
+}
+END_TEST
+
+/* Devices cannot offer confidential channels. */
+START_TEST(test_confidential_offer_refused)
+{
+    SimGuest *sg = sim_new(0);
+    GError *err = NULL;
+
+    for (uint16_t f = VMBW_OFFER_FLAG_CONFIDENTIAL_RING_BUFFER;
+         f <= VMBW_OFFER_FLAG_CONFIDENTIAL_EXT_MEMORY; f <<= 1) {
+        VmbcOfferParams p = sim_params(7, f, 0);
+
+        p.flags = f | VMBW_OFFER_FLAG_ENUMERATE_DEVICE_INTERFACE;
+        ck_assert_ptr_null(vmbc_offer(sg->core, &p, &err));
+        ck_assert(g_error_matches(err, VMBC_ERROR, VMBC_ERROR_INVALID));
+        g_clear_error(&err);
+    }
+    ck_assert_uint_eq(sim_nchan(sg), 0);
+    sim_free(sg);
+}
+END_TEST
+
+/* Offset of the first section with this tag in a save stream, or -1. */
+static int stream_find(const GByteArray *s, uint32_t tag)
+{
+    uint32_t off = 8;
+
+    while (off + 8 <= s->len) {
+        uint32_t t, len;
+
+        memcpy(&t, s->data + off, 4);
+        memcpy(&len, s->data + off + 4, 4);
+        if (t == tag) {
+            return (int)off;
+        }
+        off += 8 + len;
+    }
+    return -1;
+}
+
+#define TAG_CONN 0x4e4e4f43u        /* "CONN" */
+#define TAG_FEAT 0x54414546u        /* "FEAT" */
+
+static bool load_into(const GByteArray *s, uint32_t max, const char *want)
+{
+    SimGuest *b = sim_new(max);
+    GError *err = NULL;
+    bool ok;
+
+    sim_offer(b, 1, 1, 0);
+    sim_offer(b, 2, 2, 0);
+    ok = vmbc_load(b->core, s->data, s->len, &err);
+    if (want) {
+        ck_assert(!ok);
+        ck_assert_msg(strstr(err->message, want), "%s", err->message);
+        g_clear_error(&err);
+    } else {
+        ck_assert_msg(ok, "%s", err ? err->message : "");
+        sim_check(b);
+    }
+    sim_free(b);
+    return ok;
+}
+
+/*
+ * Save / load at 6.0: the FEAT section is there exactly at 6.0 and is
+ * validated; a 6.0 stream does not load into a host capped at 5.3; a
+ * queued 20-byte VERSION_RESPONSE survives.
+ */
+START_TEST(test_copper_save_load)
+{
+    SimGuest *sg = sim_new(0);
+    GByteArray *s = g_byte_array_new(), *s2 = g_byte_array_new();
+    SimGuest *b;
+    GError *err = NULL;
+    int feat, conn;
+    uint32_t v;
+
+    sim_offer(sg, 1, 1, 0);
+    sim_offer(sg, 2, 2, 0);
+    sim_connect(sg, VMBW_VERSION_COPPER);
+    sim_request_offers(sg);
+    sim_open_channel(sg, 1);
+    vmbc_save(sg->core, s);
+    feat = stream_find(s, TAG_FEAT);
+    ck_assert_int_gt(feat, 0);
+    memcpy(&v, s->data + feat + 4, 4);
+    ck_assert_uint_eq(v, 4);
+    memcpy(&v, s->data + feat + 8, 4);
+    ck_assert_uint_eq(v, 0);
+
+    /* round trip: same bytes */
+    b = sim_new(0);
+    sim_offer(b, 1, 1, 0);
+    sim_offer(b, 2, 2, 0);
+    ck_assert_msg(vmbc_load(b->core, s->data, s->len, &err), "%s",
+                  err ? err->message : "");
+    sim_check(b);
+    vmbc_save(b->core, s2);
+    ck_assert_uint_eq(s2->len, s->len);
+    ck_assert_mem_eq(s2->data, s->data, s->len);
+    {
+        VmbcConnInfo ci;
+
+        vmbc_conn_info(b->core, &ci);
+        ck_assert_uint_eq(ci.version, VMBW_VERSION_COPPER);
+        ck_assert_int_eq(ci.state, VMBC_CONN_READY);
+    }
+    sim_free(b);
+
+    load_into(s, VMBW_VERSION_IRON, "version 0x60000 not allowed");
+
+    /* granted flags this host cannot grant */
+    v = VMBW_FEATURE_CONFIDENTIAL_CHANNELS;
+    memcpy(s->data + feat + 8, &v, 4);
+    load_into(s, 0, "not granted");
+    v = 0;
+    memcpy(s->data + feat + 8, &v, 4);
+    load_into(s, 0, NULL);
+
+    /* FEAT missing at 6.0 */
+    g_byte_array_remove_range(s, feat, 12);
+    load_into(s, 0, "FEAT missing");
+    /* FEAT twice */
+    g_byte_array_set_size(s2, 0);
+    vmbc_save(sg->core, s2);
+    {
+        static const uint32_t extra[3] = { TAG_FEAT, 4, 0 };
+
+        feat = stream_find(s2, TAG_FEAT);
+        ck_assert_int_gt(feat, 0);
+        g_byte_array_set_size(s, 0);
+        g_byte_array_append(s, s2->data, feat);
+        g_byte_array_append(s, (const uint8_t *)extra, 12);
+        g_byte_array_append(s, s2->data + feat, s2->len - feat);
+        load_into(s, 0, "duplicate FEAT");
+    }
+    sim_free(sg);
+
+    /* at 5.3: no FEAT (the stream older builds read), and one is refused */
+    sg = sim_new(0);
+    sim_offer(sg, 1, 1, 0);
+    sim_offer(sg, 2, 2, 0);
+    sim_connect(sg, VMBW_VERSION_IRON);
+    sim_request_offers(sg);
+    g_byte_array_set_size(s2, 0);
+    vmbc_save(sg->core, s2);
+    ck_assert_int_lt(stream_find(s2, TAG_FEAT), 0);
+    load_into(s2, VMBW_VERSION_IRON, NULL);
+    conn = stream_find(s2, TAG_CONN);
+    ck_assert_int_eq(conn, 8);
+    memcpy(&v, s2->data + conn + 4, 4);
+    {
+        static const uint32_t extra[3] = { TAG_FEAT, 4, 0 };
+        uint32_t at = conn + 8 + v;
+
+        g_byte_array_set_size(s, 0);
+        g_byte_array_append(s, s2->data, at);
+        g_byte_array_append(s, (const uint8_t *)extra, 12);
+        g_byte_array_append(s, s2->data + at, s2->len - at);
+        load_into(s, 0, "FEAT present");
+    }
+    sim_free(sg);
+
+    /* the 20-byte answer still queued (slot busy) at save time */
+    sg = sim_new(0);
+    sg->slot_busy = true;
+    ck_assert_uint_eq(sim_initiate(sg, VMBW_VERSION_COPPER, 0, true), 0);
+    sim_expect_none(sg);
+    g_byte_array_set_size(s, 0);
+    vmbc_save(sg->core, s);
+    {
+        /* the core never queues a 20-byte refusal or granted features */
+        int outq = stream_find(s, 0x5154554fu);         /* "OUTQ" */
+        uint32_t at = outq + 8 + 4 + 12;                /* first message */
+
+        ck_assert_int_gt(outq, 0);
+        ck_assert_uint_eq(s->data[at], VMBW_MSG_VERSION_RESPONSE);
+        ck_assert_uint_eq(s->data[at + 8], 1);
+        s->data[at + 8] = 0;
+        load_into(s, 0, "6.0 VERSION_RESPONSE");
+        s->data[at + 8] = 1;
+        s->data[at + 16] = VMBW_FEATURE_PAUSE_RESUME;
+        load_into(s, 0, "6.0 VERSION_RESPONSE");
+        s->data[at + 16] = 0;
+    }
+    b = sim_new(0);
+    ck_assert_msg(vmbc_load(b->core, s->data, s->len, &err), "%s",
+                  err ? err->message : "");
+    sim_free_slot(b);
+    {
+        SimMsg *m = sim_expect(b, VMBW_MSG_VERSION_RESPONSE);
+
+        ck_assert_uint_eq(m->len, 20);
+        g_free(m);
+    }
+    sim_free(b);
+    sim_free(sg);
+    g_byte_array_free(s, true);
+    g_byte_array_free(s2, true);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("vmbus-core-conn");
@@ -750,6 +1176,14 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_guid_helpers);
     tcase_add_test(tc, test_wire_golden);
     tcase_add_test(tc, test_new_config_errors);
+    tcase_add_test(tc, test_copper_response_golden);
+    tcase_add_loop_test(tc, test_copper_features_not_granted, 0, 4);
+    tcase_add_test(tc, test_feature_bytes_ignored_below_copper);
+    tcase_add_test(tc, test_copper_capped);
+    tcase_add_test(tc, test_copper_messages_refused);
+    tcase_add_test(tc, test_copper_suspend_resume);
+    tcase_add_test(tc, test_confidential_offer_refused);
+    tcase_add_test(tc, test_copper_save_load);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -669,7 +669,7 @@ static const VMStateDescription vmstate_vmbus_bridge = {
 
 static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_UINT8("irq", VMBusBridge, irq, 7),
-    /* Highest protocol version offered; 0 = the newest we speak (5.3). */
+    /* Highest protocol version offered; 0 = the newest we speak (6.0). */
     DEFINE_PROP_UINT32("max-version", VMBusBridge, max_version, 0),
     /* Per-VM GPADL quota in bytes; 0 = Hyper-V's 1280 MiB. */
     DEFINE_PROP_SIZE("gpadl-quota", VMBusBridge, gpadl_quota, 0),

@@ -118,6 +118,13 @@ VmbcChannel *vmbc_offer(VmbcCore *core, const VmbcOfferParams *params,
     VmbcChannel *chan;
     uint32_t relid;
 
+    if (params->flags & VMBC_OFFER_FLAGS_FORBIDDEN) {
+        /* Confidential channels need a feature this host never grants. */
+        g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
+                    "vmbus: offer flags 0x%x are reserved for confidential "
+                    "channels", params->flags & VMBC_OFFER_FLAGS_FORBIDDEN);
+        return NULL;
+    }
     if (vmbc_chan_find_key(core, &params->class_id, &params->instance_id,
                            params->subchannel_index)) {
         g_set_error(errp, VMBC_ERROR, VMBC_ERROR_EXISTS,

@@ -90,6 +90,7 @@ struct VmbcChannel {
 typedef struct VmbcConn {
     VmbcConnState state;
     uint32_t version;
+    uint32_t features;          /* granted 6.0 feature flags */
     uint32_t target_vcpu;
     uint32_t msg_sint;
     uint32_t msg_conn_id;

@@ -6,7 +6,7 @@
 
 /*
  * Implements the host side of the VMBus control plane for protocol
- * versions 0.13, 1.1, 2.4, 3.0, 4.0, 4.1, 5.0, 5.1, 5.2 and 5.3 (see
+ * versions 0.13, 1.1, 2.4, 3.0, 4.0, 4.1, 5.0, 5.1, 5.2, 5.3 and 6.0 (see
  * vmbus-core.h for the threading and hostile-guest rules).  This file
  * holds the core object, the outgoing message queue, the message
  * dispatcher (one table), the connection state machine (INITIATE_CONTACT,
@@ -26,7 +26,7 @@ static const uint32_t vmbc_versions[] = {
     VMBW_VERSION_WS2008, VMBW_VERSION_WIN7, VMBW_VERSION_WIN8,
     VMBW_VERSION_WIN8_1, VMBW_VERSION_WIN10, VMBW_VERSION_WIN10_RS3_0,
     VMBW_VERSION_WIN10_RS3_1, VMBW_VERSION_WIN10_RS4,
-    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON,
+    VMBW_VERSION_WIN10_RS5, VMBW_VERSION_IRON, VMBW_VERSION_COPPER,
 };
 
 bool vmbc_version_known(uint32_t version)
@@ -127,7 +127,7 @@ VmbcCore *vmbc_new(const VmbcConfig *cfg, GError **errp)
     core->ops = ops;
     core->opaque = cfg->opaque;
     core->max_version = cfg->max_version ? cfg->max_version
-                                         : VMBW_VERSION_IRON;
+                                         : VMBC_DEFAULT_MAX_VERSION;
     core->gpadl_quota = cfg->gpadl_quota_bytes ? cfg->gpadl_quota_bytes
                                                : VMBC_DEFAULT_GPADL_QUOTA;
     core->gpadl_max = cfg->gpadl_max_count ? cfg->gpadl_max_count
@@ -319,6 +319,7 @@ void vmbc_drop_guest_state(VmbcCore *core)
     vmbc_out_clear(core);       /* stale: the guest forgets them too */
     core->monitor_fault = false;
     core->conn.version = 0;
+    core->conn.features = 0;
     core->conn.target_vcpu = 0;
     core->conn.msg_sint = VMBW_MESSAGE_SINT;
     core->conn.msg_conn_id = 0;
@@ -343,8 +344,10 @@ static bool vmbc_page_gpa_ok(uint64_t gpa)
 static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
 {
     const VmbWireInitiateContact *ic = (const void *)m->bytes;
-    VmbWireVersionResponse r;
+    VmbWireVersionResponse2 r2;
+    VmbWireVersionResponse *r = &r2.base;
     uint32_t version = vmbc_le32(ic->vmbus_version_requested);
+    uint32_t asked = 0;
     uint32_t vcpu = vmbc_le32(ic->target_vcpu);
     uint32_t sint = VMBW_MESSAGE_SINT;
     uint64_t int_page = 0;
@@ -368,6 +371,10 @@ static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     } else {
         int_page = vmbc_le64(ic->interrupt_page);
     }
+    if (version >= VMBW_VERSION_COPPER) {
+        /* Below 6.0 these bytes are reserved: ignored, as Hyper-V does. */
+        asked = vmbc_le32(ic->feature_flags);
+    }
 
     if (!vmbc_version_known(version) || version > core->max_version) {
         why = "version not supported";
@@ -385,8 +392,8 @@ static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
         why = "monitor page not page aligned";
     }
 
-    memset(&r, 0, sizeof(r));
-    r.hdr.msgtype = GUINT32_TO_LE(VMBW_MSG_VERSION_RESPONSE);
+    memset(&r2, 0, sizeof(r2));
+    r->hdr.msgtype = GUINT32_TO_LE(VMBW_MSG_VERSION_RESPONSE);
     if (why) {
         if (guest_fault) {
             vmbc_guest_error(core, "INITIATE_CONTACT %u.%u refused: %s",
@@ -408,11 +415,19 @@ static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
         if (sint > 15) {
             sint = VMBW_MESSAGE_SINT;
         }
-        vmbc_send_to(core, reply_vp, sint, &r, sizeof(r));
+        /* A refusal is the 16-byte form at every version. */
+        vmbc_send_to(core, reply_vp, sint, r, sizeof(*r));
         return;
     }
 
     core->conn.version = version;
+    /* Unknown and not granted features are not an error: the guest
+     * learns what it got from supported_features. */
+    core->conn.features = asked & VMBC_GRANTABLE_FEATURES;
+    if (asked != core->conn.features) {
+        vmbc_trace(core, "vmbc_features_not_granted",
+                   "asked 0x%x granted 0x%x", asked, core->conn.features);
+    }
     core->conn.target_vcpu = vcpu;
     core->conn.msg_sint = sint;
     core->conn.msg_conn_id = version >= VMBW_VERSION_WIN10_RS3_1
@@ -422,10 +437,15 @@ static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     core->conn.monitor_page2 = mon2;
     vmbc_set_conn_state(core, VMBC_CONN_CONNECTED);
 
-    r.version_supported = 1;
-    r.connection_state = 0;
-    r.msg_conn_id = GUINT32_TO_LE(core->conn.msg_conn_id);
-    vmbc_send(core, &r, sizeof(r));
+    r->version_supported = 1;
+    r->connection_state = 0;
+    r->msg_conn_id = GUINT32_TO_LE(core->conn.msg_conn_id);
+    if (version >= VMBW_VERSION_COPPER) {
+        r2.supported_features = GUINT32_TO_LE(core->conn.features);
+        vmbc_send(core, &r2, sizeof(r2));
+    } else {
+        vmbc_send(core, r, sizeof(*r));
+    }
 }
 
 static void vmbc_h_request_offers(VmbcCore *core, const VmbcMsgBuf *m,
@@ -476,6 +496,7 @@ typedef struct VmbcMsgDesc {
     uint32_t min_version;
     uint32_t states;            /* bitmask of VmbcConnState */
     VmbcHandler *handler;       /* NULL: host->guest type */
+    uint32_t features;          /* 6.0 feature flags it needs granted */
 } VmbcMsgDesc;
 
 #define S_DISC  (1u << VMBC_CONN_DISCONNECTED)
@@ -544,21 +565,25 @@ static const VmbcMsgDesc vmbc_msg_table[VMBW_MSG_COUNT] = {
     [VMBW_MSG_MODIFYCHANNEL_RESPONSE] = {
         "MODIFYCHANNEL_RESPONSE", sizeof(VmbWireModifyChannelResponse), 0, 0,
         NULL },
-    /* 6.0 (Copper) messages: never negotiated, refused by version. */
+    /*
+     * 6.0 messages that need a feature this host never grants
+     * (VMBC_GRANTABLE_FEATURES): refused at every version.
+     */
     [VMBW_MSG_MODIFY_CONNECTION] = {
         "MODIFY_CONNECTION", sizeof(VmbWireModifyConnection),
-        VMBW_VERSION_COPPER, S_UP, vmbc_h_unsupported },
+        VMBW_VERSION_COPPER, S_UP, vmbc_h_unsupported,
+        VMBW_FEATURE_MODIFY_CONNECTION },
     [VMBW_MSG_MODIFY_CONNECTION_RESPONSE] = {
         "MODIFY_CONNECTION_RESPONSE",
         sizeof(VmbWireModifyConnectionResponse), 0, 0, NULL },
     [VMBW_MSG_PAUSE] = {
         "PAUSE", sizeof(VmbWireHdr), VMBW_VERSION_COPPER, S_UP,
-        vmbc_h_unsupported },
+        vmbc_h_unsupported, VMBW_FEATURE_PAUSE_RESUME },
     [VMBW_MSG_PAUSE_RESPONSE] = {
         "PAUSE_RESPONSE", sizeof(VmbWireHdr), 0, 0, NULL },
     [VMBW_MSG_RESUME] = {
         "RESUME", sizeof(VmbWireHdr), VMBW_VERSION_COPPER, S_UP,
-        vmbc_h_unsupported },
+        vmbc_h_unsupported, VMBW_FEATURE_PAUSE_RESUME },
 };
 
 const char *vmbc_msg_name(uint32_t msgtype)
@@ -581,7 +606,8 @@ bool vmbc_set_max_version(VmbcCore *core, uint32_t version)
         return false;
     }
     /* Read by vmbc_post_message_check() on vCPU threads. */
-    __atomic_store_n(&core->max_version, version ? version : VMBW_VERSION_IRON,
+    __atomic_store_n(&core->max_version,
+                     version ? version : VMBC_DEFAULT_MAX_VERSION,
                      __ATOMIC_RELAXED);
     vmbc_trace(core, "vmbc_max_version", "0x%x", core->max_version);
     return true;
@@ -657,6 +683,9 @@ void vmbc_handle_message(VmbcCore *core, uint32_t connection_id,
         vmbc_guest_error(core, "%s needs version %u.%u", d->name,
                          VMBW_VERSION_MAJOR(d->min_version),
                          VMBW_VERSION_MINOR(d->min_version));
+    } else if ((core->conn.features & d->features) != d->features) {
+        vmbc_guest_error(core, "%s needs feature 0x%x, not granted",
+                         d->name, d->features);
     } else if (!(d->states & (1u << core->conn.state))) {
         vmbc_guest_error(core, "%s in state %s", d->name,
                          vmbc_conn_state_name(core->conn.state));
@@ -940,6 +969,7 @@ void vmbc_conn_info(const VmbcCore *core, VmbcConnInfo *info)
     memset(info, 0, sizeof(*info));
     info->state = core->conn.state;
     info->version = core->conn.version;
+    info->features = core->conn.features;
     info->target_vcpu = core->conn.target_vcpu;
     info->msg_sint = core->conn.msg_sint;
     info->msg_conn_id = core->conn.msg_conn_id;
@@ -1058,8 +1088,12 @@ bool vmbc_check_invariants(const VmbcCore *core, const char **reason)
         INV(core->conn.msg_sint <= 15, "msg_sint");
         INV(core->conn.version < VMBW_VERSION_WIN8 ||
             !core->conn.interrupt_page, "interrupt page at >= 2.4");
+        INV(!(core->conn.features & ~VMBC_GRANTABLE_FEATURES) &&
+            (core->conn.version >= VMBW_VERSION_COPPER ||
+             !core->conn.features), "feature flags");
     } else {
-        INV(core->conn.version == 0 && core->conn.msg_conn_id == 0 &&
+        INV(core->conn.version == 0 && core->conn.features == 0 &&
+            core->conn.msg_conn_id == 0 &&
             !core->conn.interrupt_page && !core->conn.monitor_page1 &&
             !core->conn.monitor_page2, "disconnected but connection data");
         INV(g_hash_table_size(core->gpadls) == 0, "GPADLs while disconnected");
@@ -1076,6 +1110,8 @@ bool vmbc_check_invariants(const VmbcCore *core, const char **reason)
         INV(c->relid == r, "relid mismatch");
         INV(c->core == core, "channel core");
         INV(c->connection_id == VMBC_CHAN_CONN_ID_BASE + r, "connection id");
+        INV(!(c->params.flags & VMBC_OFFER_FLAGS_FORBIDDEN),
+            "confidential offer flags");
         INV((unsigned)c->state < VMBC_CHAN_STATE_COUNT, "chan state");
         if (!up) {
             INV(!c->offered && c->state == VMBC_CHAN_CLOSED,

@@ -104,9 +104,9 @@ VmbusInfo *qmp_query_vmbus(Error **errp)
     info = g_new0(VmbusInfo, 1);
     info->state = g_strdup(vmbc_conn_state_name(ci.state));
     info->version = vmbus_version_str(ci.version);
-    info->max_version = vmbus_version_str(bridge->max_version ?
-                                          bridge->max_version :
-                                          VMBW_VERSION_IRON);
+    /* as in force: vmbus-set-max-version may have changed it */
+    info->max_version = vmbus_version_str(
+        vmbc_get_max_version(bridge->host->core));
     info->target_vcpu = ci.target_vcpu;
     info->message_connection_id = ci.msg_conn_id;
     ctx.chan_tail = &info->channels;
@@ -216,7 +216,7 @@ void qmp_vmbus_set_max_version(const char *version, Error **errp)
     }
     if (!vmbc_set_max_version(h->core, v)) {
         error_setg(errp, "%s is not a VMBus version (0.13, 1.1, 2.4, 3.0, "
-                   "4.0, 4.1, 5.0, 5.1, 5.2, 5.3)", version);
+                   "4.0, 4.1, 5.0, 5.1, 5.2, 5.3, 6.0)", version);
     }
 }
 

@@ -10,6 +10,9 @@
  *   u32 magic "VMBC", u32 format version (1)
  *   sections: u32 tag, u32 length, payload
  *     CONN  once: connection state, version, targets, pages, relid cursor
+ *     FEAT  once, exactly when connected at 6.0 or later: granted feature
+ *           flags (u32); a stream below 6.0 is the same as before 6.0
+ *           existed, so it still loads into older builds
  *     CHAN  per channel: relid, state, offer parameters, open state
  *     GPDL  per GPADL: handle, owner, parser state, ranges, PFNs
  *     OUTQ  once: messages still waiting for the guest's slot
@@ -28,6 +31,7 @@
 #define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
                          (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define VMBC_TAG_CONN   TAG('C', 'O', 'N', 'N')
+#define VMBC_TAG_FEAT   TAG('F', 'E', 'A', 'T')
 #define VMBC_TAG_CHAN   TAG('C', 'H', 'A', 'N')
 #define VMBC_TAG_GPDL   TAG('G', 'P', 'D', 'L')
 #define VMBC_TAG_OUTQ   TAG('O', 'U', 'T', 'Q')
@@ -111,6 +115,13 @@ void vmbc_save(const VmbcCore *core, GByteArray *b)
     put64(b, core->conn.monitor_page2);
     put32(b, core->next_relid);
     section_end(b, s);
+
+    if (core->conn.state != VMBC_CONN_DISCONNECTED &&
+        core->conn.version >= VMBW_VERSION_COPPER) {
+        s = section_begin(b, VMBC_TAG_FEAT);
+        put32(b, core->conn.features);
+        section_end(b, s);
+    }
 
     for (uint32_t r = 1; r < VMBW_MAX_RELIDS; r++) {
         const VmbcChannel *c = core->by_relid[r];
@@ -242,7 +253,7 @@ typedef struct Staging {
     SChan *chans[VMBW_MAX_RELIDS];
     GHashTable *gpadls;             /* handle -> SGpadl */
     GPtrArray *out;                 /* VmbcOutMsg */
-    bool have_conn, have_outq;
+    bool have_conn, have_feat, have_outq;
 } Staging;
 
 static void sgpadl_free(gpointer p)
@@ -339,6 +350,25 @@ static bool parse_conn(const VmbcCore *core, Staging *st, Rd *r,
     return true;
 }
 
+static bool parse_feat(const VmbcCore *core, Staging *st, Rd *r,
+                       GError **errp)
+{
+    if (st->have_feat) {
+        FAIL("duplicate FEAT");
+    }
+    st->have_feat = true;
+    st->conn.features = get32(r);
+    if (r->bad || r->left) {
+        FAIL("FEAT size");
+    }
+    /* Whether it fits the connection is checked once CONN is known. */
+    if (st->conn.features & ~VMBC_GRANTABLE_FEATURES) {
+        FAIL("feature flags 0x%x not granted by this host",
+             st->conn.features);
+    }
+    return true;
+}
+
 static bool parse_chan(const VmbcCore *core, Staging *st, Rd *r,
                        GError **errp)
 {
@@ -366,6 +396,9 @@ static bool parse_chan(const VmbcCore *core, Staging *st, Rd *r,
     if (c.state >= VMBC_CHAN_STATE_COUNT || c.offered > 1 || c.tl > 1 ||
         c.has_monitor > 1) {
         FAIL("channel %u state", c.relid);
+    }
+    if (c.params.flags & VMBC_OFFER_FLAGS_FORBIDDEN) {
+        FAIL("channel %u confidential offer flags", c.relid);
     }
     if (c.has_monitor && (c.monitor_id >= VMBW_MONITOR_IDS ||
                           !c.params.monitor_allocated)) {
@@ -460,22 +493,33 @@ static bool parse_gpadl(const VmbcCore *core, Staging *st, Rd *r,
     return true;
 }
 
-/* Length of each message type the core queues (0: it never sends it). */
-static uint32_t host_msg_len(uint32_t type)
+/* Is len the length of a message of this type the core queues? */
+static bool host_msg_len_ok(uint32_t type, uint32_t len)
 {
     switch (type) {
-    case VMBW_MSG_OFFERCHANNEL: return sizeof(VmbWireOfferChannel);
-    case VMBW_MSG_RESCIND_CHANNELOFFER: return sizeof(VmbWireRelid);
-    case VMBW_MSG_ALLOFFERS_DELIVERED: return sizeof(VmbWireHdr);
-    case VMBW_MSG_OPENCHANNEL_RESULT: return sizeof(VmbWireOpenResult);
-    case VMBW_MSG_GPADL_CREATED: return sizeof(VmbWireGpadlCreated);
-    case VMBW_MSG_GPADL_TORNDOWN: return sizeof(VmbWireGpadlTorndown);
-    case VMBW_MSG_VERSION_RESPONSE: return sizeof(VmbWireVersionResponse);
-    case VMBW_MSG_UNLOAD_RESPONSE: return sizeof(VmbWireHdr);
-    case VMBW_MSG_TL_CONNECT_RESULT: return sizeof(VmbWireTlConnectResult);
+    case VMBW_MSG_OFFERCHANNEL:
+        return len == sizeof(VmbWireOfferChannel);
+    case VMBW_MSG_RESCIND_CHANNELOFFER:
+        return len == sizeof(VmbWireRelid);
+    case VMBW_MSG_ALLOFFERS_DELIVERED:
+    case VMBW_MSG_UNLOAD_RESPONSE:
+        return len == sizeof(VmbWireHdr);
+    case VMBW_MSG_OPENCHANNEL_RESULT:
+        return len == sizeof(VmbWireOpenResult);
+    case VMBW_MSG_GPADL_CREATED:
+        return len == sizeof(VmbWireGpadlCreated);
+    case VMBW_MSG_GPADL_TORNDOWN:
+        return len == sizeof(VmbWireGpadlTorndown);
+    case VMBW_MSG_VERSION_RESPONSE:
+        /* 20 bytes answer an accepted 6.0 contact, 16 everything else */
+        return len == sizeof(VmbWireVersionResponse) ||
+               len == sizeof(VmbWireVersionResponse2);
+    case VMBW_MSG_TL_CONNECT_RESULT:
+        return len == sizeof(VmbWireTlConnectResult);
     case VMBW_MSG_MODIFYCHANNEL_RESPONSE:
-        return sizeof(VmbWireModifyChannelResponse);
-    default: return 0;
+        return len == sizeof(VmbWireModifyChannelResponse);
+    default:
+        return false;
     }
 }
 
@@ -506,9 +550,22 @@ static bool parse_outq(const VmbcCore *core, Staging *st, Rd *r,
         }
         getn(r, o->data, o->len);
         /* Only what the core itself would have queued goes to the guest. */
-        if (r->bad || host_msg_len(vmbc_le32(((const VmbWireHdr *)
-                                              o->data)->msgtype)) != o->len) {
+        if (r->bad || !host_msg_len_ok(vmbc_le32(((const VmbWireHdr *)
+                                                  o->data)->msgtype),
+                                        o->len)) {
             FAIL("OUTQ message %u type / length", i);
+        }
+        if (o->len == sizeof(VmbWireVersionResponse2) &&
+            vmbc_le32(((const VmbWireHdr *)o->data)->msgtype) ==
+            VMBW_MSG_VERSION_RESPONSE) {
+            const VmbWireVersionResponse2 *v = (const void *)o->data;
+
+            /* the 6.0 form only accepts, granting what this host can */
+            if (v->base.version_supported != 1 ||
+                (vmbc_le32(v->supported_features) &
+                 ~VMBC_GRANTABLE_FEATURES)) {
+                FAIL("OUTQ message %u: 6.0 VERSION_RESPONSE", i);
+            }
         }
     }
     if (r->bad || r->left) {
@@ -529,6 +586,11 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
 
     if (!st->have_conn || !st->have_outq) {
         FAIL("missing section");
+    }
+    if (st->have_feat != (st->conn.state != VMBC_CONN_DISCONNECTED &&
+                          st->conn.version >= VMBW_VERSION_COPPER)) {
+        FAIL("FEAT %s at version 0x%x", st->have_feat ? "present" : "missing",
+             st->conn.version);
     }
     if (g_hash_table_size(st->gpadls) > core->gpadl_max) {
         FAIL("too many GPADLs");
@@ -871,6 +933,9 @@ bool vmbc_load(VmbcCore *core, const void *data, size_t len, GError **errp)
         switch (tag) {
         case VMBC_TAG_CONN:
             sok = parse_conn(core, &st, &sec, errp);
+            break;
+        case VMBC_TAG_FEAT:
+            sok = parse_feat(core, &st, &sec, errp);
             break;
         case VMBC_TAG_CHAN:
             sok = parse_chan(core, &st, &sec, errp);

@@ -6,7 +6,7 @@
 
 /*
  * The core plays the host end of the VMBus control plane: connection
- * negotiation (0.13 .. 5.3), channel offers / rescinds / open / close /
+ * negotiation (0.13 .. 6.0), channel offers / rescinds / open / close /
  * modify, GPADLs, hv_sock connect requests, guest notification (SIEF
  * bits, the pre-2.4 interrupt page, monitor pages) and save/restore.
  *
@@ -131,7 +131,8 @@ typedef struct VmbcOps {
 typedef struct VmbcConfig {
     const VmbcOps *ops;
     void *opaque;
-    /* Highest version offered (exact VMBW_VERSION_* value); 0 = 5.3. */
+    /* Highest version offered (exact VMBW_VERSION_* value); 0 =
+     * VMBC_DEFAULT_MAX_VERSION. */
     uint32_t max_version;
     /* Per-VM GPADL limits; 0 = defaults (1280 MiB, 16384 GPADLs). */
     uint64_t gpadl_quota_bytes;
@@ -140,6 +141,19 @@ typedef struct VmbcConfig {
     uint32_t out_queue_max;
 } VmbcConfig;
 
+/* Highest version offered unless configured otherwise: 6.0. */
+#define VMBC_DEFAULT_MAX_VERSION    VMBW_VERSION_COPPER
+/*
+ * 6.0 feature flags this host can grant (VMBW_FEATURE_*): none.  A guest
+ * asking for some connects at 6.0 all the same, with supported_features
+ * 0; the messages those features allow (25..29) stay refused and offers
+ * never carry the confidential flags.
+ */
+#define VMBC_GRANTABLE_FEATURES     0u
+/* Offer flags a device may not set (VmbcOfferParams.flags). */
+#define VMBC_OFFER_FLAGS_FORBIDDEN \
+    (VMBW_OFFER_FLAG_CONFIDENTIAL_RING_BUFFER | \
+     VMBW_OFFER_FLAG_CONFIDENTIAL_EXT_MEMORY)
 #define VMBC_DEFAULT_GPADL_QUOTA    (1280ull << 20)
 #define VMBC_DEFAULT_GPADL_COUNT    16384u
 #define VMBC_DEFAULT_OUT_QUEUE      8192u
@@ -177,7 +191,8 @@ uint32_t vmbc_post_message_check(const VmbcCore *core, uint32_t connection_id,
  * else INVALID_CONNECTION_ID. */
 uint32_t vmbc_signal_event_check(const VmbcCore *core, uint32_t connection_id);
 /*
- * Change the highest version offered (0 = 5.3); it applies from the next
+ * Change the highest version offered (0 = VMBC_DEFAULT_MAX_VERSION); it
+ * applies from the next
  * INITIATE_CONTACT on (a connected guest keeps its version).  false for an
  * unknown version.
  */
@@ -228,7 +243,8 @@ typedef struct VmbcOfferParams {
  * afterwards OFFERCHANNEL is sent at once (hot-plug).  The relid is
  * stable: a (class, instance, subchannel) seen before gets its old relid
  * back if free; otherwise relids are given in creation order.  Fails
- * (NULL, errp set) on a duplicate or when relids run out.
+ * (NULL, errp set) on a duplicate, on VMBC_OFFER_FLAGS_FORBIDDEN in
+ * params->flags, or when relids run out.
  */
 VmbcChannel *vmbc_offer(VmbcCore *core, const VmbcOfferParams *params,
                         GError **errp);
@@ -335,6 +351,7 @@ typedef enum VmbcConnState {
 typedef struct VmbcConnInfo {
     VmbcConnState state;
     uint32_t version;           /* 0 when disconnected */
+    uint32_t features;          /* 6.0 feature flags granted */
     uint32_t target_vcpu;
     uint32_t msg_sint;
     uint32_t msg_conn_id;

@@ -70,9 +70,24 @@
 #define VMBW_VERSION_WIN10_RS4      VMBW_VERSION(5, 1)
 #define VMBW_VERSION_WIN10_RS5      VMBW_VERSION(5, 2)
 #define VMBW_VERSION_IRON           VMBW_VERSION(5, 3)  /* MODIFY response */
-#define VMBW_VERSION_COPPER         VMBW_VERSION(6, 0)  /* not supported */
+#define VMBW_VERSION_COPPER         VMBW_VERSION(6, 0)  /* feature flags */
 #define VMBW_VERSION_MAJOR(v)       ((uint32_t)(v) >> 16)
 #define VMBW_VERSION_MINOR(v)       ((uint32_t)(v) & 0xffffu)
+
+/*
+ * 6.0 feature flags: the guest asks for them in INITIATE_CONTACT, the
+ * host grants a subset in VERSION_RESPONSE (supported_features).  Linux
+ * asks for CONFIDENTIAL_CHANNELS only inside a confidential VM with a
+ * paravisor, otherwise for nothing.
+ */
+#define VMBW_FEATURE_GUEST_SIGNAL_PARAMS        0x01u
+#define VMBW_FEATURE_INTERRUPT_REDIRECTION      0x02u
+#define VMBW_FEATURE_MODIFY_CONNECTION          0x04u  /* msgs 25, 26 */
+#define VMBW_FEATURE_CLIENT_ID                  0x08u  /* 56-byte contact */
+#define VMBW_FEATURE_CONFIDENTIAL_CHANNELS      0x10u  /* paravisor only */
+#define VMBW_FEATURE_PAUSE_RESUME               0x20u  /* msgs 27..29 */
+#define VMBW_FEATURE_SERVER_MONITOR_PAGES       0x40u
+#define VMBW_FEATURE_GPA_PINNING                0x80u
 
 /* ---- Channel message types ----------------------------------------- */
 
@@ -140,6 +155,10 @@ typedef struct VMBW_PACKED VmbWireHdr {
 
 /* Offer flags (chn_flags). */
 #define VMBW_OFFER_FLAG_ENUMERATE_DEVICE_INTERFACE  0x0001u
+/* 6.0 with CONFIDENTIAL_CHANNELS granted only; a host that does not
+ * grant it never sets them (Linux then drops the offer). */
+#define VMBW_OFFER_FLAG_CONFIDENTIAL_RING_BUFFER    0x0002u
+#define VMBW_OFFER_FLAG_CONFIDENTIAL_EXT_MEMORY     0x0004u
 #define VMBW_OFFER_FLAG_NAMED_PIPE_MODE             0x0010u
 #define VMBW_OFFER_FLAG_TLNPI_PROVIDER              0x2000u  /* hv_sock */
 
@@ -260,7 +279,8 @@ typedef struct VMBW_PACKED VmbWireInitiateContact {
         struct VMBW_PACKED {
             uint8_t msg_sint;           /* +16, 5.0 and later */
             uint8_t msg_vtl;            /* +17 */
-            uint8_t reserved[6];
+            uint8_t reserved[2];
+            uint32_t feature_flags;     /* +20, 6.0 and later */
         };
     };
     uint64_t monitor_page1;             /* +24 host -> guest */
@@ -275,6 +295,13 @@ typedef struct VMBW_PACKED VmbWireVersionResponse {
     uint16_t padding;
     uint32_t msg_conn_id;               /* +12 */
 } VmbWireVersionResponse;
+
+/* 15: VERSION_RESPONSE as the host answers an accepted 6.0 contact,
+ * 20 bytes (Linux reads the first 16). */
+typedef struct VMBW_PACKED VmbWireVersionResponse2 {
+    VmbWireVersionResponse base;
+    uint32_t supported_features;        /* +16 granted VMBW_FEATURE_* */
+} VmbWireVersionResponse2;
 
 /* 3, 4, 16, 17, 27, 28, 29: header only. */
 typedef VmbWireHdr VmbWireRequestOffers;
@@ -428,10 +455,13 @@ VMBW_CHECK_OFF(VmbWireInitiateContact, target_vcpu, 12);
 VMBW_CHECK_OFF(VmbWireInitiateContact, interrupt_page, 16);
 VMBW_CHECK_OFF(VmbWireInitiateContact, msg_sint, 16);
 VMBW_CHECK_OFF(VmbWireInitiateContact, msg_vtl, 17);
+VMBW_CHECK_OFF(VmbWireInitiateContact, feature_flags, 20);
 VMBW_CHECK_OFF(VmbWireInitiateContact, monitor_page1, 24);
 VMBW_CHECK_OFF(VmbWireInitiateContact, monitor_page2, 32);
 VMBW_CHECK_SIZE(VmbWireVersionResponse, 16);
 VMBW_CHECK_OFF(VmbWireVersionResponse, msg_conn_id, 12);
+VMBW_CHECK_SIZE(VmbWireVersionResponse2, 20);
+VMBW_CHECK_OFF(VmbWireVersionResponse2, supported_features, 16);
 VMBW_CHECK_SIZE(VmbWireOpenReservedChannel, 28);
 VMBW_CHECK_SIZE(VmbWireCloseReservedChannel, 20);
 VMBW_CHECK_SIZE(VmbWireTlConnectRequest, 40);
