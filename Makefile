@@ -150,6 +150,8 @@ bench: core qemu guest-trixie
 	done
 	@echo "== hv_sock vs TCP (guest under TCG)"
 	@scripts/bench-hvsock.sh $(GUEST)
+	@echo "== Hyper-V reference clocks: TSC page vs TIME_REF_COUNT (guest under TCG)"
+	@scripts/bench-hvclock.sh $(GUEST)
 
 clean:
 	rm -rf build/core build/results build/logs

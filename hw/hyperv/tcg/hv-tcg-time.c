@@ -2,25 +2,44 @@
  * Hyper-V enlightenments under TCG: reference time, the reference TSC
  * page (hv-time) and synthetic timers (hv-stimer, hv-stimer-direct).
  *
- * Reference time.  TIME_REF_COUNT is QEMU_CLOCK_VIRTUAL in 100 ns
- * units: it stops with the VM and continues after migration.
+ * Reference time.  Under TCG the guest's TSC is cpu_get_tsc() +
+ * tsc_offset: the host's cycle counter while the VM runs (frozen while
+ * stopped, continuous across migration), or nanoseconds with icount.
+ * QEMU_CLOCK_VIRTUAL runs on the host's CLOCK_MONOTONIC instead, a
+ * different clock (NTP slews it; the TSC rate is only known by
+ * calibration), so a TSC page set up against QEMU_CLOCK_VIRTUAL drifts
+ * away from it.  Hence one reference clock for the partition, as KVM
+ * does: until the guest first enables the TSC page, TIME_REF_COUNT is
+ * QEMU_CLOCK_VIRTUAL in 100 ns units; from then on it is the TSC page's
+ * formula, ((guest TSC * scale) >> 64) + offset, with the parameters
+ * last written to the page, evaluated on the reading vCPU's TSC.  The
+ * page and the MSR are then the same clock: a TIME_REF_COUNT read lies
+ * between the page reads before and after it.  The parameters stay in
+ * use when the guest disables the page and across a system reset (the
+ * clock continues; only the page is dropped).  They are published
+ * under a seqlock (MSR reads run without the BQL) with the page's
+ * sequence already 0, so no reader, of the page or of the MSR, sees
+ * the clock go back at a change.
  *
  * Reference TSC page.  Partition-wide (REFERENCE_TSC is stored in every
- * vCPU).  Under TCG the guest's TSC is cpu_get_tsc() + tsc_offset: the
- * host's cycle counter while the VM runs (frozen while stopped), or
- * nanoseconds with icount.  Its rate is calibrated against the host
- * clock behind QEMU_CLOCK_VIRTUAL from the first realize on (a long
- * baseline: the guest enables the page a second or more later), and
- * the page gets scale = 10^7 * 2^64 / rate and the offset that makes
- * the page's time equal TIME_REF_COUNT at that moment.  The page is
- * rewritten (sequence 0, scale and offset, new sequence, as the TLFS
- * asks) when the guest moves or enables it and whenever the VM starts
- * running (after migration, loadvm or cont): the rate is recalibrated,
- * and the offset keeps the page's time continuous -- never backwards,
- * and pulled forward to TIME_REF_COUNT if it lags.  After an incoming
- * migration the previous parameters come from the page itself (guest
- * RAM, migrated as RAM); values a guest scribbled there are only used
- * when they are within a second of TIME_REF_COUNT.
+ * vCPU).  The TSC rate is calibrated against the host clock behind
+ * QEMU_CLOCK_VIRTUAL from the first realize on (a long baseline: the
+ * guest enables the page a second or more later), and the page gets
+ * scale = 10^7 * 2^64 / rate (rounded down) and the offset that keeps
+ * the reference time continuous.  The page is rewritten (sequence 0,
+ * scale and offset, new sequence, as the TLFS asks) when the guest moves
+ * or enables it and whenever the VM starts running (after migration,
+ * loadvm or cont): the rate is recalibrated, and the offset keeps the
+ * reference time continuous -- never backwards, and pulled forward to
+ * QEMU_CLOCK_VIRTUAL if it lags.  After an incoming migration the
+ * previous parameters come from the page itself (guest RAM, migrated as
+ * RAM, and the guest TSC continues across migration); values a guest
+ * scribbled there are only used when they are within a second of
+ * QEMU_CLOCK_VIRTUAL.  A page disabled at migration leaves nothing to
+ * continue from: the destination's reference time restarts from
+ * QEMU_CLOCK_VIRTUAL, which differs from the source's by the drift
+ * accumulated since the page was set up (calibration error and the
+ * host's NTP slew, parts per million).
  *
  * Synthetic timers.  Four per vCPU, their CONFIG/COUNT in CPUX86State
  * (migrated by cpu/msr_hyperv_stimer).  Rules as KVM's (TLFS): a write
@@ -29,7 +48,12 @@
  * count write; one-shot counts are absolute reference times (an expired
  * one fires at once) and disable the timer once delivered; periodic
  * counts are periods, missed periods are skipped.  Each timer is a
- * QEMU_CLOCK_VIRTUAL timer, so it stops with the VM; after migration
+ * QEMU_CLOCK_VIRTUAL timer, so it stops with the VM.  Deadlines are
+ * reference times, converted to QEMU_CLOCK_VIRTUAL at the current
+ * difference of the two; as they can drift apart, the expiry callback
+ * reads the reference time and re-arms for the rest when the deadline
+ * has not been reached: no timer is delivered before TIME_REF_COUNT
+ * reads its deadline.  After migration
  * or loadvm the enabled timers are restarted from CONFIG/COUNT when the
  * VM starts (as KVM restarts them from the MSRs).
  * Expiry in direct mode: the vector in CONFIG as a fixed interrupt to
@@ -63,6 +87,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
 #include "qemu/rcu.h"
+#include "qemu/seqlock.h"
 #include "cpu.h"
 #include "exec/memory.h"
 #include "exec/address-spaces.h"
@@ -78,9 +103,40 @@
 /* host pacing of short periodic timers, in 100 ns units (50 us) */
 #define STIMER_MIN_HOST_PERIOD 500
 
-uint64_t hvtcg_ref_time(void)
+/* QEMU_CLOCK_VIRTUAL in reference time units */
+static uint64_t virt_ref_time(void)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+}
+
+/*
+ * The partition's reference clock once the TSC page was set up:
+ * reference time = hvtcg_tsc_ref(guest TSC, scale, offset).  Written
+ * with the BQL held, read by vCPU threads without it.
+ */
+static struct {
+    QemuSeqLock lock;
+    bool valid;
+    uint64_t scale, offset;
+} refclk;
+
+static uint64_t guest_tsc(X86CPU *cpu)
+{
+    return cpu_get_tsc(&cpu->env) + cpu->env.tsc_offset;
+}
+
+uint64_t hvtcg_ref_time(X86CPU *cpu)
+{
+    uint64_t r;
+    unsigned start;
+
+    do {
+        start = seqlock_read_begin(&refclk.lock);
+        r = refclk.valid ?
+            hvtcg_tsc_ref(guest_tsc(cpu), refclk.scale, refclk.offset) :
+            virt_ref_time();
+    } while (seqlock_read_retry(&refclk.lock, start));
+    return r;
 }
 
 bool hvtcg_gpa_is_ram(uint64_t gpa, uint64_t len)
@@ -115,15 +171,10 @@ static struct {
     bool have_base;
     int64_t base_ticks, base_ns;    /* calibration baseline */
     bool written;                   /* this QEMU wrote the page below */
-    uint64_t gpa, scale, offset;
+    uint64_t gpa;
     uint32_t seq;
     VMChangeStateEntry *vmstate;
 } tscp;
-
-static uint64_t guest_tsc(X86CPU *cpu)
-{
-    return cpu_get_tsc(&cpu->env) + cpu->env.tsc_offset;
-}
 
 /* The rate of the guest's TSC, in Hz (0 if unknown). */
 uint64_t hvtcg_tsc_hz(void)
@@ -154,13 +205,14 @@ static void page_write32(uint64_t gpa, uint32_t v)
 }
 
 /*
- * (Re)write the page of REFERENCE_TSC value @msr, keeping the page's
- * time continuous with what the guest saw before.
+ * (Re)write the page of REFERENCE_TSC value @msr and make its parameters
+ * the reference clock's, keeping the reference time continuous.
  */
 static void tsc_page_write(X86CPU *cpu, uint64_t msr)
 {
     uint64_t gpa = msr & ~0xfffull;
-    uint64_t tsc, ref, target, scale, offset, old_scale = 0, old_offset = 0;
+    uint64_t tsc, virt, target, scale, offset = 0, old_scale = 0;
+    uint64_t old_offset = 0;
     uint32_t old_seq = 0;
     bool have_old = false;
     uint64_t buf[2];
@@ -177,10 +229,7 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
         return;
     }
     if (tscp.written) {
-        old_scale = tscp.scale;
-        old_offset = tscp.offset;
         old_seq = tscp.seq;
-        have_old = true;
     } else if (address_space_read(&address_space_memory, gpa,
                                   MEMTXATTRS_UNSPECIFIED, &old_seq,
                                   sizeof(old_seq)) == MEMTX_OK &&
@@ -193,23 +242,13 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
         old_offset = le64_to_cpu(buf[1]);
         have_old = old_seq != 0 && old_seq != 0xffffffffu;
     }
-
-    tsc = guest_tsc(cpu);
-    ref = hvtcg_ref_time();
     scale = hvtcg_tsc_scale(hvtcg_tsc_hz());
-    target = ref;
-    if (have_old) {
-        uint64_t old = hvtcg_tsc_ref(tsc, old_scale, old_offset);
-        int64_t ahead = (int64_t)(old - ref);
 
-        /* never backwards; a page more than 1 s off is not trusted */
-        if (ahead > 0 && ahead < 10000000) {
-            target = old;
-        }
-    }
-    offset = hvtcg_tsc_offset_for(tsc, scale, target);
-
-    /* TLFS: sequence 0 (invalid) while the parameters change */
+    /*
+     * TLFS: sequence 0 (invalid) while the parameters change.  Written
+     * before the reference clock changes: a guest that read the page
+     * with the old parameters did so before the TSC value taken below.
+     */
     r = address_space_write(&address_space_memory, gpa, MEMTXATTRS_UNSPECIFIED,
                             &(uint32_t){0}, 4);
     if (r != MEMTX_OK) {
@@ -218,17 +257,43 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
         tscp.written = false;
         return;
     }
-    buf[0] = cpu_to_le64(scale);
-    buf[1] = cpu_to_le64(offset);
-    address_space_write(&address_space_memory, gpa + 8,
-                        MEMTXATTRS_UNSPECIFIED, buf, sizeof(buf));
+    seqlock_write_begin(&refclk.lock);
+    tsc = guest_tsc(cpu);
+    virt = virt_ref_time();
+    if (refclk.valid) {
+        target = hvtcg_tsc_ref(tsc, refclk.scale, refclk.offset);
+    } else {
+        target = virt;
+        if (have_old) {
+            target = hvtcg_tsc_ref(tsc, old_scale, old_offset);
+            /* a page more than 1 s off is not trusted */
+            if ((uint64_t)(target - virt + 10000000) > 20000000) {
+                target = virt;
+            }
+        }
+    }
+    /* never backwards; pulled forward to QEMU_CLOCK_VIRTUAL if it lags */
+    if ((int64_t)(virt - target) > 0) {
+        target = virt;
+    }
+    if (scale) {
+        offset = hvtcg_tsc_offset_for(tsc, scale, target);
+        refclk.scale = scale;
+        refclk.offset = offset;
+        refclk.valid = true;
+    }
+    seqlock_write_end(&refclk.lock);
+
     tscp.gpa = gpa;
-    tscp.scale = scale;
-    tscp.offset = offset;
     tscp.seq = hvtcg_tsc_next_seq(MAX(old_seq, tscp.seq));
     tscp.written = scale != 0;
     /* scale 0 (no usable rate): sequence stays 0, the guest uses the MSR */
     if (scale) {
+        buf[0] = cpu_to_le64(scale);
+        buf[1] = cpu_to_le64(offset);
+        address_space_write(&address_space_memory, gpa + 8,
+                            MEMTXATTRS_UNSPECIFIED, buf, sizeof(buf));
+        smp_wmb();
         page_write32(gpa, tscp.seq);
     }
     trace_hvtcg_tsc_page(gpa, scale, offset, tscp.seq, tsc, target);
@@ -287,12 +352,19 @@ static uint64_t st_count(HvStimer *t)
     return qatomic_read(&t->cpu->env.msr_hv_stimer_count[t->index]);
 }
 
+/* Arm @t's QEMU timer for reference time @when. */
 static void st_arm(HvStimer *t, uint64_t when)
 {
-    /* reference time in 100 ns -> QEMU_CLOCK_VIRTUAL ns, saturating */
-    int64_t ns = when > INT64_MAX / 100 ? INT64_MAX : (int64_t)when * 100;
+    uint64_t now = hvtcg_ref_time(t->cpu);
+    int64_t virt = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    uint64_t left = when > now ? when - now : 0;
 
-    timer_mod(&t->timer, ns);
+    /* the rest in ns on QEMU_CLOCK_VIRTUAL, saturating */
+    if (left > (uint64_t)(INT64_MAX - virt) / 100) {
+        timer_mod(&t->timer, INT64_MAX);
+    } else {
+        timer_mod(&t->timer, virt + (int64_t)left * 100);
+    }
 }
 
 static void st_cleanup(HvStimer *t)
@@ -310,7 +382,7 @@ static void st_start(HvStimer *t)
     if (!(cfg & HVTCG_STIMER_ENABLE) || count == 0 || t->msg_pending) {
         return;
     }
-    now = hvtcg_ref_time();
+    now = hvtcg_ref_time(t->cpu);
     if (cfg & HVTCG_STIMER_PERIODIC) {
         t->exp_time = hvtcg_stimer_periodic_next(t->exp_time, now, count);
         next = t->exp_time;
@@ -428,7 +500,7 @@ static void st_post(HvStimer *t)
     p.timer_index = cpu_to_le32(t->index);
     p.reserved = 0;
     p.expiration_time = cpu_to_le64(t->exp_time);
-    p.delivery_time = cpu_to_le64(hvtcg_ref_time());
+    p.delivery_time = cpu_to_le64(hvtcg_ref_time(t->cpu));
     memcpy(msg.payload, &p, sizeof(p));
     if (hyperv_post_msg(t->rt->route, &msg) == 0) {
         t->inflight = true;
@@ -443,7 +515,7 @@ static void st_expire(HvStimer *t)
     uint64_t cfg = st_config(t);
 
     trace_hvtcg_stimer_expire(CPU(t->cpu)->cpu_index, t->index, cfg,
-                              t->exp_time, hvtcg_ref_time());
+                              t->exp_time, hvtcg_ref_time(t->cpu));
     if (cfg & HVTCG_STIMER_DIRECT) {
         uint8_t vector = (cfg & HVTCG_STIMER_VECTOR_MASK) >>
                          HVTCG_STIMER_VECTOR_SHIFT;
@@ -463,6 +535,11 @@ static void st_timer_cb(void *opaque)
     HvStimer *t = opaque;
 
     if (!(st_config(t) & HVTCG_STIMER_ENABLE) || t->msg_pending) {
+        return;
+    }
+    if (hvtcg_ref_time(t->cpu) < t->exp_time) {
+        /* QEMU_CLOCK_VIRTUAL ran ahead of the reference time: wait more */
+        st_arm(t, t->exp_time);
         return;
     }
     st_expire(t);

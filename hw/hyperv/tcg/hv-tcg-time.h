@@ -8,8 +8,12 @@
 #ifndef HW_HYPERV_TCG_HV_TCG_TIME_H
 #define HW_HYPERV_TCG_HV_TCG_TIME_H
 
-/* Reference time (TIME_REF_COUNT), in 100 ns units: QEMU_CLOCK_VIRTUAL. */
-uint64_t hvtcg_ref_time(void);
+/*
+ * Reference time (TIME_REF_COUNT) as @cpu reads it, in 100 ns units:
+ * the TSC page's formula on @cpu's TSC once the page was set up, else
+ * QEMU_CLOCK_VIRTUAL.  Any thread.
+ */
+uint64_t hvtcg_ref_time(X86CPU *cpu);
 
 /* Realize: per-vCPU timer state (and the TSC calibration baseline). */
 void hvtcg_time_realize(X86CPU *cpu);

@@ -500,7 +500,7 @@ int hyperv_tcg_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val)
         *val = hyperv_vp_index(CPU(cpu));
         break;
     case HV_X64_MSR_TIME_REF_COUNT:
-        *val = hvtcg_ref_time();
+        *val = hvtcg_ref_time(cpu);
         break;
     case HV_X64_MSR_REFERENCE_TSC:
         *val = qatomic_read(&env->msr_hv_tsc);
