@@ -18,7 +18,7 @@ export CCACHE_BASEDIR := $(ROOT)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all run check check-unit check-fuzz fuzz qemu-san qemu-upstream check-qtest check-guest check-guest-long check-libvirt docs bench qemu qemu-only \
-        core guests guest-trixie guest-bookworm bootstrap configure clean distclean help
+        core guests guest-trixie guest-bookworm guest-bullseye guest-trixie-bpo bootstrap configure clean distclean help
 
 all: qemu core
 
@@ -75,10 +75,10 @@ core: bootstrap
 	@ninja -C $(CORE) > $(CORE).log 2>&1 || { tail -30 $(CORE).log; echo "make: core build failed; log: $(CORE).log"; exit 1; }
 
 # Explicit targets: make does not apply pattern rules to .PHONY targets.
-guest-trixie guest-bookworm: bootstrap
+guest-trixie guest-bookworm guest-bullseye guest-trixie-bpo: bootstrap
 	@scripts/guest-image.sh $(@:guest-%=%) build/guests/$(@:guest-%=%)
 
-guests: guest-trixie guest-bookworm
+guests: guest-trixie guest-bookworm guest-bullseye guest-trixie-bpo
 
 run: qemu guest-$(GUEST)
 	@echo "make run: booting the $(GUEST) guest (SMP=$(SMP)) under $$($(PY) -c 'import sys; sys.path.insert(0, "scripts"); m = __import__("guest-run"); print("KVM" if m.kvm_has_hyperv() else "TCG")')"
@@ -109,8 +109,9 @@ check-guest: qemu guests
 check-guest-long: qemu guests
 	@mkdir -p $(RESULTS)
 	@echo "== long guest tests"
+	@$(PY) scripts/check.py guest qtest/guest/tests.list $(RESULTS)/guest.txt
 	@$(PY) scripts/check.py guest qtest/guest/tests-long.list $(RESULTS)/guest-long.txt
-	@$(PY) scripts/check.py summary $(RESULTS)/guest-long.txt
+	@$(PY) scripts/check.py summary $(RESULTS)/guest.txt $(RESULTS)/guest-long.txt
 
 # Fuzzers (libFuzzer, clang, ASan+UBSan): FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

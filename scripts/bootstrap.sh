@@ -7,6 +7,9 @@
 # On bookworm, meson >= 1.5 and python3-pycotap come from trixie, which is
 # added at a low pin priority (100) so nothing else is upgraded from it.
 # The QEMU source package also comes from trixie's deb-src.
+# The guest kernels of scripts/guest-image.sh also come from bullseye (5.10)
+# and trixie-backports (7.x), added at pin priority 1: apt-get download
+# takes them by version, nothing is ever installed from them.
 set -euo pipefail
 
 say() { echo "bootstrap: $*"; }
@@ -16,14 +19,15 @@ die() { echo "bootstrap: error: $*" >&2; exit 1; }
 PKGS=(build-essential pkg-config ninja-build libglib2.0-dev libpixman-1-dev
       libfdt-dev zlib1g-dev libslirp-dev check ccache flex bison
       python3-venv dpkg-dev seabios kmod cpio busybox-static xz-utils zstd
-      ca-certificates file socat clang libclang-rt-dev)
+      ca-certificates file socat clang libclang-rt-dev git)
 # Packages that must come from trixie on bookworm.
 TRIXIE_PKGS=(meson python3-pycotap)
 # Optional sets, installed only by the scripts that need them
 # ('bootstrap.sh --optional NAME'), never by 'make run':
 #   libvirt  scripts/check-libvirt.sh (no qemu is pulled in; ours is used)
 #   docs     scripts/build-docs.sh
-OPT_libvirt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+#            (virt-xml-validate needs xmllint)
+OPT_libvirt=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils)
 OPT_docs=(python3-sphinx)
 
 . /etc/os-release
@@ -48,6 +52,7 @@ need_root() {
 }
 
 updated=0
+added_source=0
 apt_update() {
     [ $updated = 1 ] && return 0
     say "apt-get update"
@@ -84,6 +89,35 @@ PIN
         fi
         updated=0
     fi
+}
+
+# A suite only for 'apt-get download' of guest kernels, at pin priority 1.
+#   ensure_download_suite FILE-NAME URI SUITE... : adds what no apt source names yet
+ensure_download_suite() {
+    local name=$1 uri=$2 src pin suites=() s
+    shift 2
+    src=/etc/apt/sources.list.d/vmbus-$name.sources
+    pin=/etc/apt/preferences.d/vmbus-$name.pref
+    [ -f "$src" ] && return 0
+    for s in "$@"; do
+        [ "$s" = "$codename" ] && continue
+        grep -rqsE "^[^#]*[[:space:]]$s([[:space:]]|\$)" /etc/apt/sources.list /etc/apt/sources.list.d/ || suites+=("$s")
+    done
+    [ ${#suites[@]} = 0 ] && return 0
+    need_root "apt source ${suites[*]}"
+    say "adding Debian ${suites[*]} at pin priority 1 (guest kernels for scripts/guest-image.sh; nothing is installed from it)"
+    cat > "$src" <<SRC
+Types: deb
+URIs: $uri
+Suites: ${suites[*]}
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    : > "$pin"
+    for s in "${suites[@]}"; do
+        printf 'Package: *\nPin: release n=%s\nPin-Priority: 1\n\n' "$s" >> "$pin"
+    done
+    added_source=1
 }
 
 if [ "${1:-}" = --optional ]; then
@@ -141,9 +175,19 @@ if [ -n "$ml" ]; then
         || die "apt-get install $ml failed"
 fi
 
+# Guest kernels: 5.10 from bullseye (and its security suite), 7.x from
+# trixie-backports.
+ensure_download_suite bullseye http://deb.debian.org/debian bullseye
+ensure_download_suite bullseye-security http://deb.debian.org/debian-security bullseye-security
+ensure_download_suite trixie-backports http://deb.debian.org/debian trixie-backports
+
 # apt source lists are needed by 'apt-get source' and 'apt-get download';
-# make sure they were fetched at least once.
-if ! ls /var/lib/apt/lists/*trixie*Sources* >/dev/null 2>&1; then
+# make sure they were fetched at least once (and after a source was added).
+if [ $added_source = 1 ]; then
+    updated=0
+    apt_update
+elif ! ls /var/lib/apt/lists/*trixie*Sources* /var/lib/apt/lists/*bullseye*Packages* \
+          /var/lib/apt/lists/*trixie-backports*Packages* >/dev/null 2>&1; then
     apt_update
 fi
 exit 0

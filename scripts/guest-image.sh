@@ -7,11 +7,16 @@
 #   build/guests/KIND/initrd.gz    busybox + the kernel's Hyper-V modules
 #                                  + kexec and hyperv-daemons binaries
 #   build/guests/KIND/kver         kernel release
-# KIND is 'trixie' (newest linux-image 6.12) or 'bookworm' (newest 6.1),
+# KIND is 'trixie' (newest linux-image 6.12), 'bookworm' (newest 6.1),
+# 'bullseye' (newest 5.10, from bullseye or bullseye-security) or
+# 'trixie-bpo' (newest 7.x from trixie-backports; hv_vmbus built in),
 # or 'custom' for your own kernel (docs/guest-driver-ci.rst): SOURCE is a
 # linux-image .deb (make bindeb-pkg) or a directory holding
 # boot/vmlinuz-* (or vmlinuz, bzImage), lib/modules/KVER/ (make
 # modules_install INSTALL_MOD_PATH=DIR) and optionally an ELF vmlinux.
+# Debian's 7.x linux-image-KVER is an empty package depending on
+# linux-binary-KVER (usr/lib/modules/KVER/vmlinuz), linux-modules-KVER and
+# linux-base-KVER (config, modules.builtin): those are unpacked together.
 # Rebuilt only when an input changes (package versions, these scripts).
 #
 #   guest-image.sh KIND OUTDIR
@@ -36,9 +41,11 @@ CUSTOM=
 case "$KIND" in
     trixie)   series=6.12; suite=trixie ;;
     bookworm) series=6.1;  suite=bookworm ;;
+    bullseye) series=5.10; suite=bullseye ;;
+    trixie-bpo) series=7;  suite=trixie-backports ;;
     custom)   CUSTOM=$(realpath -e "${3:-/nonexistent}" 2>/dev/null) \
                   || die "usage: guest-image.sh custom OUTDIR KERNEL.deb|DIR (no such file: '${3:-}')" ;;
-    *) die "unknown guest '$KIND' (trixie, bookworm, or custom with a kernel .deb or directory)" ;;
+    *) die "unknown guest '$KIND' (trixie, bookworm, bullseye, trixie-bpo, or custom with a kernel .deb or directory)" ;;
 esac
 
 if [ -n "$CUSTOM" ]; then
@@ -50,11 +57,12 @@ if [ -n "$CUSTOM" ]; then
     fi
     kpkg="custom:$CUSTOM"
 else
-# Newest linux-image-amd64 of the series, and the image package it pulls.
+# Newest linux-image-amd64 of the series (from SUITE or its -security /
+# -updates suite), and the image package it pulls.
 meta=$(apt-cache madison linux-image-amd64 | awk -v s="$suite" -v v="$series" \
-       '$6 ~ "^"s && index($3, v".") == 1 {print $3}' | sort -V | tail -1)
-[ -n "$meta" ] || die "no linux-image-amd64 $series.* in apt's lists for $suite; run scripts/bootstrap.sh (it adds trixie) and apt-get update"
-kpkg=$(apt-cache show "linux-image-amd64=$meta" | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -1)
+       '$6 ~ "^"s"(-security|-updates)?/" && index($3, v".") == 1 {print $3}' | sort -V | tail -1)
+[ -n "$meta" ] || die "no linux-image-amd64 $series.* in apt's lists for $suite; run scripts/bootstrap.sh (it adds trixie, bullseye and trixie-backports) and apt-get update"
+kpkg=$(apt-cache show "linux-image-amd64=$meta" | sed -n 's/^Depends: //p' | head -1 | grep -o 'linux-image-[^ ,]*' | head -1)
 [ -n "$kpkg" ] || die "cannot resolve the kernel package of linux-image-amd64=$meta"
 fi
 
@@ -90,21 +98,31 @@ if [ -n "$CUSTOM" ]; then
     kver_deb=$meta
     kdeb=$CUSTOM
 else
-kver_deb=$(apt-cache show "$kpkg" | sed -n 's/^Version: //p' | head -1)
-kdeb=$(cached_deb "$kpkg" "$kver_deb")
-if [ -z "$kdeb" ]; then
-    say "[1/5] downloading $kpkg ($kver_deb, about 100 MB; cached in $DEBS)"
-    kdeb=$(fetch "$kpkg=$kver_deb")
-fi
+kver_deb=$meta
+# The image package, and the split-out parts it depends on (7.x packaging).
+kparts="$kpkg $(apt-cache show "$kpkg=$kver_deb" | sed -n 's/^Depends: //p' | head -1 \
+                | { grep -oE 'linux-(binary|modules|base)-[^ ,]*' || true; } | sort -u | tr '\n' ' ')"
+kdeb=""
+for p in $kparts; do
+    d=$(cached_deb "$p" "$kver_deb")
+    if [ -z "$d" ]; then
+        say "[1/5] downloading $p ($kver_deb; cached in $DEBS)"
+        d=$(fetch "$p=$kver_deb")
+    fi
+    kdeb="${kdeb:+$kdeb }$d"
+done
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmbus-guest.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-say "[1/5] unpacking $(basename "$kdeb")"
 if [ -d "$kdeb" ]; then
+    say "[1/5] copying $kdeb"
     mkdir -p "$WORK/k" && cp -a "$kdeb/." "$WORK/k/"
 else
-    dpkg-deb -x "$kdeb" "$WORK/k" || die "cannot unpack $kdeb (a linux-image .deb or a directory is needed)"
+    for d in $kdeb; do
+        say "[1/5] unpacking $(basename "$d")"
+        dpkg-deb -x "$d" "$WORK/k" || die "cannot unpack $d (a linux-image .deb or a directory is needed)"
+    done
 fi
 moddir=$( (ls -d "$WORK"/k/lib/modules/* "$WORK"/k/usr/lib/modules/* 2>/dev/null || true) | head -1)
 [ -n "$moddir" ] || die "$kpkg has no modules directory (lib/modules/KVER)"
@@ -192,8 +210,8 @@ echo "HV_MODULES='$HV_MODULES'" >> "$S/lib/vmbus-guest.sh"
 say "[4/5] writing the initramfs (${#want[@]} modules)"
 mkdir -p "$OUT.tmp"
 (cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 > "$OUT.tmp/initrd.gz")
-vmlinuz=$( (ls "$WORK"/k/boot/vmlinuz-* "$WORK"/k/vmlinuz "$WORK"/k/bzImage 2>/dev/null || true) | head -1)
-[ -n "$vmlinuz" ] || die "no kernel image (boot/vmlinuz-*, vmlinuz or bzImage) in $kdeb"
+vmlinuz=$( (ls "$WORK"/k/boot/vmlinuz-* "$moddir"/vmlinuz "$WORK"/k/vmlinuz "$WORK"/k/bzImage 2>/dev/null || true) | head -1)
+[ -n "$vmlinuz" ] || die "no kernel image (boot/vmlinuz-*, lib/modules/KVER/vmlinuz, vmlinuz or bzImage) in $kdeb"
 cp "$vmlinuz" "$OUT.tmp/vmlinuz"
 say "[5/5] uncompressed vmlinux for PVH boot"
 if [ -n "$CUSTOM" ] && [ -f "$WORK/k/vmlinux" ]; then

@@ -235,7 +235,7 @@ def build_cmdline(a, tmpdir):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--guest", default="trixie",
-                   help="build/guests/GUEST: trixie, bookworm, or the OUTDIR name "
+                   help="build/guests/GUEST: trixie, bookworm, bullseye, trixie-bpo, or the OUTDIR name "
                         "of 'guest-image.sh custom'")
     p.add_argument("--kernel", help="boot this kernel (ELF vmlinux: PVH, or a bzImage) "
                                     "instead of the guest's")

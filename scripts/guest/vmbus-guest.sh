@@ -16,13 +16,32 @@ kparam() {  # value of NAME=... on the kernel command line
 result() { echo "VMBUS-RESULT: $1 $2 ${3:-}"; }
 info() { echo "VMBUS-INFO: $1=$2"; }
 
-# Load every Hyper-V module the image has; prints the ones that failed.
+# Module $1 is built into the kernel (modules.builtin; '-' and '_' alike).
+mod_builtin() {
+    local f="/lib/modules/$(uname -r)/modules.builtin"
+    [ -f "$f" ] && sed 's,.*/,,; s,\.ko.*$,,; s,-,_,g' "$f" | grep -qx "$(echo "$1" | tr - _)"
+}
+
+# Load every Hyper-V module the image has (a built-in one counts as
+# loaded); prints the ones that failed.
 load_hv_modules() {
     local m failed=""
     for m in $HV_MODULES; do
+        mod_builtin "$m" && continue
         modprobe "$m" 2>/dev/null || failed="$failed $m"
     done
     echo "$failed"
+}
+
+# Unbind and rebind the driver of every bound VMBus device; prints how many
+# were rebound, returns 1 when one failed (its name on stderr).
+vmbus_rebind_all() {
+    local inst n=0 bad=0
+    for inst in $(vmbus_devices | awk '$3 != "none" { print $1 }'); do
+        if vmbus_rebind "$inst"; then n=$((n + 1)); else echo "$inst" >&2; bad=1; fi
+    done
+    echo "$n"
+    return $bad
 }
 
 hyperv_detected() { dmesg | grep -q "Hypervisor detected: Microsoft Hyper-V"; }

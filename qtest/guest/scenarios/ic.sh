@@ -207,14 +207,23 @@ else
     result ic_timesync_reconnect FAIL "clock off by $(( $(now) - ref - $(uptime_s) + ref_up )) s after reconnect"
 fi
 
-# -- module reload cycles (UNLOAD + reconnect)
+# -- module reload cycles (UNLOAD + reconnect); with hv_vmbus built in,
+# unbind/bind of every device instead (the channels close and open again)
 i=0
 ok=1
+how="unload/reconnect"
+mod_builtin hv_vmbus && how="unbind/bind (hv_vmbus built in)"
 while [ $i -lt "$cycles" ]; do
-    rmmod hv_utils uio_hv_generic 2>/dev/null
-    rmmod hv_vmbus || { result ic_reload FAIL "cycle $i: hv_vmbus would not unload"; ok=0; break; }
-    dmesg -c > /dev/null
-    modprobe hv_vmbus && modprobe hv_utils
+    if mod_builtin hv_vmbus; then
+        dmesg -c > /dev/null
+        vmbus_rebind_all > /dev/null 2>/tmp/rebind.err ||
+            { result ic_reload FAIL "cycle $i: unbind/bind failed for $(cat /tmp/rebind.err | tr '\n' ' ')"; ok=0; break; }
+    else
+        rmmod hv_utils uio_hv_generic 2>/dev/null
+        rmmod hv_vmbus || { result ic_reload FAIL "cycle $i: hv_vmbus would not unload"; ok=0; break; }
+        dmesg -c > /dev/null
+        modprobe hv_vmbus && modprobe hv_utils
+    fi
     if ! wait_for ic_up 20; then
         result ic_reload FAIL "cycle $i: services did not negotiate again"; ok=0; break
     fi
@@ -222,7 +231,7 @@ while [ $i -lt "$cycles" ]; do
 done
 if [ $ok = 1 ]; then
     if set -- $(beats_advance 5); then
-        result ic_reload PASS "$cycles unload/reconnect cycles, services renegotiated each time; beats $1 -> $2 after"
+        result ic_reload PASS "$cycles $how cycles, services renegotiated each time; beats $1 -> $2 after"
     else
         result ic_reload FAIL "no heartbeat after $cycles cycles ($1 -> $2)"
     fi
