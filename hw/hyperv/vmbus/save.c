@@ -525,6 +525,7 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
     uint64_t quota = 0;
     bool mon[VMBW_MONITOR_IDS] = { false };
     GHashTable *keys;
+    uint32_t nchans = 0;
     bool ok = true;
 
     if (!st->have_conn || !st->have_outq) {
@@ -556,6 +557,7 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
             break;
         }
         g_hash_table_add(keys, key);
+        nchans++;
         if (c->has_monitor) {
             if (mon[c->monitor_id]) {
                 g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
@@ -567,7 +569,36 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
             mon[c->monitor_id] = true;
         }
     }
+    /*
+     * Device channels the stream does not know need a relid of their own
+     * after the stream's channels took theirs: refuse the stream rather
+     * than drop a channel a device still holds.
+     */
+    for (uint32_t r = 1; r < VMBW_MAX_RELIDS && ok; r++) {
+        const VmbcChannel *c = core->by_relid[r];
+        uint8_t k[34];
+        GBytes *key;
+
+        if (!c) {
+            continue;
+        }
+        memcpy(k, c->params.class_id.b, 16);
+        memcpy(k + 16, c->params.instance_id.b, 16);
+        k[32] = c->params.subchannel_index & 0xff;
+        k[33] = c->params.subchannel_index >> 8;
+        key = g_bytes_new(k, sizeof(k));
+        if (!g_hash_table_contains(keys, key)) {
+            nchans++;
+        }
+        g_bytes_unref(key);
+    }
     g_hash_table_destroy(keys);
+    if (ok && nchans > VMBW_MAX_RELIDS - 1) {
+        g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
+                    "vmbus load: %u channels with the destination's devices, "
+                    "more than the %u relids", nchans, VMBW_MAX_RELIDS - 1);
+        ok = false;
+    }
     if (!ok) {
         return false;
     }
@@ -721,13 +752,8 @@ static void apply(VmbcCore *core, Staging *st)
         if (!c) {
             continue;
         }
+        /* validate() made sure a relid is left for each of these. */
         relid = vmbc_relid_alloc(core, &c->params);
-        if (!relid) {
-            /* Cannot happen with <= 2047 channels in total; drop it. */
-            vmbc_trace(core, "vmbc_load_drop_channel", "%s", "no relid");
-            g_free(c);
-            continue;
-        }
         c->relid = relid;
         c->connection_id = VMBC_CHAN_CONN_ID_BASE + relid;
         c->state = VMBC_CHAN_CLOSED;
