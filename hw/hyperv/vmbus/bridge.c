@@ -603,13 +603,35 @@ static bool vmbus_bridge_remap_one(VmbcChannel *cc, void *arg)
     return true;
 }
 
+/* The staged message is posted again at load: check what the stream says. */
+static bool vmbus_host_inflight_ok(VMBusHost *h)
+{
+    if (!h->msg_inflight) {
+        return true;
+    }
+    if (h->inflight_sint >= HV_SINT_COUNT ||
+        !vmbus_host_vp_exists(h, h->inflight_vp) ||
+        h->inflight.header.message_type != HV_MESSAGE_VMBUS ||
+        h->inflight.header.payload_size > HV_MESSAGE_PAYLOAD_SIZE) {
+        error_report("vmbus-bridge: bad in-flight message in the stream "
+                     "(vp %u sint %u type 0x%x size %u)", h->inflight_vp,
+                     h->inflight_sint, h->inflight.header.message_type,
+                     h->inflight.header.payload_size);
+        return false;
+    }
+    return true;
+}
+
 static int vmbus_bridge_post_load(void *opaque, int version_id)
 {
     VMBusHost *h = VMBUS_BRIDGE(opaque)->host;
     g_autoptr(GError) gerr = NULL;
     int ret = 0;
 
-    if (!vmbc_load(h->core, h->mig_buf, h->mig_len, &gerr)) {
+    if (!vmbus_host_inflight_ok(h)) {
+        h->msg_inflight = false;
+        ret = -EINVAL;
+    } else if (!vmbc_load(h->core, h->mig_buf, h->mig_len, &gerr)) {
         error_report("vmbus-bridge: cannot load VMBus state: %s",
                      gerr->message);
         ret = -EINVAL;
