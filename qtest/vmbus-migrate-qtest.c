@@ -8,6 +8,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/resource.h>
 #include "qemu/bswap.h"
 #include "libqtest.h"
 #include "vmbus-qtest-port.h"
@@ -219,9 +220,58 @@ static void test_inflight_message(void)
     rmdir(dir);
 }
 
+/*
+ * The core's state travels as one length-prefixed blob: a hostile length
+ * must be refused before anything is allocated for it.  The destination
+ * runs under a 1 GiB address-space limit (it needs about a third of
+ * that), so allocating what the length says would abort it.
+ */
+static void test_core_blob_length(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmbus-mig-XXXXXX", NULL);
+    g_autofree char *f0 = g_build_filename(dir, "src", NULL);
+    g_autofree char *f1 = g_build_filename(dir, "edited", NULL);
+    static const uint32_t lens[] = { 0x7ffffff0u, 0xfffffff0u };
+    bool sanitized = getenv("VMBUS_QEMU_SANITIZED") != NULL;
+    Guest *src = vm_new("", false);
+    struct rlimit old, lim;
+    Stream s;
+
+    save_to(src, f0);
+    vm_end(src);
+    stream_read(&s, f0);
+    g_assert_cmpint(getrlimit(RLIMIT_AS, &old), ==, 0);
+    for (int i = 0; i < ARRAY_SIZE(lens); i++) {
+        g_autofree char *st = NULL;
+        g_autoptr(QDict) q = NULL;
+        Guest *dst;
+
+        stl_be_p(s.data + s.host, lens[i]);
+        stream_write(&s, f1);
+        /* ASan needs its shadow mappings: no limit there. */
+        lim = old;
+        if (!sanitized && (lim.rlim_max == RLIM_INFINITY ||
+                           lim.rlim_max > (1ull << 30))) {
+            lim.rlim_cur = 1ull << 30;
+            g_assert_cmpint(setrlimit(RLIMIT_AS, &lim), ==, 0);
+        }
+        dst = vm_new("", true);
+        g_assert_cmpint(setrlimit(RLIMIT_AS, &old), ==, 0);
+        st = load_from(dst, f1);
+        g_assert_cmpstr(st, ==, "failed");
+        q = query(dst);
+        vm_end(dst);
+    }
+    g_free(s.data);
+    unlink(f0);
+    unlink(f1);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/migrate/inflight-message", test_inflight_message);
+    qtest_add_func("/vmbus/migrate/core-blob-length", test_core_blob_length);
     return g_test_run();
 }

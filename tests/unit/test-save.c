@@ -478,6 +478,7 @@ START_TEST(test_load_rejects)
     uint8_t *copy;
 
     devices(b, 3);
+    ck_assert_uint_le(s->len, vmbc_save_max_len(b->core));
     /* magic, version */
     copy = g_memdup2(s->data, s->len);
     copy[0] ^= 1;
@@ -599,6 +600,11 @@ START_TEST(test_load_no_relid_for_device)
     ck_assert_ptr_eq(again, mine);
     ck_assert_uint_eq(sim_nchan(b), VMBW_MAX_RELIDS - 1);
     sim_check(b);
+    /* the bound a loader checks a stream's length against */
+    g_byte_array_set_size(s, 0);
+    vmbc_save(b->core, s);
+    ck_assert_uint_le(s->len, vmbc_save_max_len(b->core));
+    ck_assert_uint_lt(vmbc_save_max_len(b->core), 64u << 20);
     g_byte_array_free(s, true);
     sim_free(a);
     sim_free(b);

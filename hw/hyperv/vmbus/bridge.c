@@ -652,12 +652,21 @@ static int vmbus_bridge_post_load(void *opaque, int version_id)
     return ret;
 }
 
+/* Bound the core's blob length from the stream before it is allocated. */
+static bool vmbus_host_mig_len_ok(void *opaque, int version_id)
+{
+    VMBusHost *h = opaque;
+
+    return h->core && h->mig_len <= vmbc_save_max_len(h->core);
+}
+
 static const VMStateDescription vmstate_vmbus_host = {
     .name = "vmbus-host/core",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(mig_len, VMBusHost),
+        VMSTATE_VALIDATE("mig_len", vmbus_host_mig_len_ok),
         VMSTATE_VBUFFER_ALLOC_UINT32(mig_buf, VMBusHost, 0, NULL, mig_len),
         VMSTATE_BOOL(msg_inflight, VMBusHost),
         VMSTATE_UINT32(inflight_vp, VMBusHost),

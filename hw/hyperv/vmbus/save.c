@@ -180,6 +180,27 @@ void vmbc_save(const VmbcCore *core, GByteArray *b)
     section_end(b, s);
 }
 
+/*
+ * Upper bound of vmbc_save()'s output for this core's limits: every relid
+ * taken, every GPADL, the whole quota in one-page ranges (16 bytes per
+ * page: its range header and its PFN), a full message queue.
+ */
+uint64_t vmbc_save_max_len(const VmbcCore *core)
+{
+    const uint64_t sec = 8;                     /* tag, length */
+    const uint64_t conn = sec + 5 * 4 + 3 * 8 + 4;
+    const uint64_t chan = sec + 2 * 4 + 4 + 4 * 4 + VMBW_USER_DEF_SIZE +
+                          16 + 16 + 2 + 2 + VMBW_USER_DEF_SIZE + 2 + 1 + 2 +
+                          1 + 1;
+    const uint64_t gpadl = sec + 3 * 4 + 2 * 2 + 2 * 4 + 2 * 8 + 2 + 4;
+    const uint64_t outq_msg = 3 * 4 + VMBW_MAX_PAYLOAD;
+
+    return 8 + conn + (uint64_t)(VMBW_MAX_RELIDS - 1) * chan +
+           (uint64_t)core->gpadl_max * gpadl +
+           core->gpadl_quota / VMBW_PAGE_SIZE * 16 +
+           sec + 4 + (uint64_t)core->out_max * outq_msg + sec;
+}
+
 /* ---- Reader ------------------------------------------------------------- */
 
 typedef struct Rd {
