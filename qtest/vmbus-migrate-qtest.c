@@ -154,6 +154,76 @@ static QDict *query(Guest *g)
     return rsp;
 }
 
+/* ---- the guest ------------------------------------------------------------ */
+
+static uint32_t recv_msg(Guest *g, void *buf, size_t buflen)
+{
+    return vtp_recv(g->qts, buf, buflen, NULL, 2000, 0);
+}
+
+static void guest_connect(Guest *g, VmbWireOfferChannel *offers, int n)
+{
+    VmbWireInitiateContact ic = { 0 };
+    VmbWireVersionResponse vr;
+    VmbWireRequestOffers ro = { .msgtype = VMBW_MSG_REQUESTOFFERS };
+    VmbWireOfferChannel o;
+
+    ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
+    ic.vmbus_version_requested = VMBW_VERSION(5, 3);
+    ic.msg_sint = MSG_SINT;
+    ic.monitor_page1 = MONITOR1;
+    ic.monitor_page2 = MONITOR2;
+    g_assert_cmpuint(vtp_post(g->qts, 4, &ic, sizeof(ic)), ==, 0);
+    g_assert_cmpuint(recv_msg(g, &vr, sizeof(vr)), ==,
+                     VMBW_MSG_VERSION_RESPONSE);
+    g_assert(vr.version_supported);
+    g->conn_id = vr.msg_conn_id;
+    g_assert_cmpuint(vtp_post(g->qts, g->conn_id, &ro, sizeof(ro)), ==, 0);
+    for (int i = 0; i < n; i++) {
+        g_assert_cmpuint(recv_msg(g, &o, sizeof(o)), ==,
+                         VMBW_MSG_OFFERCHANNEL);
+        g_assert_cmpuint(o.child_relid, >=, 1);
+        g_assert_cmpuint(o.child_relid, <=, n);
+        offers[o.child_relid - 1] = o;
+    }
+    g_assert_cmpuint(recv_msg(g, &o, sizeof(o)), ==,
+                     VMBW_MSG_ALLOFFERS_DELIVERED);
+}
+
+/* GPADL over ring area @i, then OPENCHANNEL on it. */
+static void guest_open(Guest *g, uint32_t relid, int i)
+{
+    VmbWireGpadlHeader gh = { 0 };
+    VmbWireGpadlCreated gc;
+    VmbWireOpenChannel oc = { 0 };
+    VmbWireOpenResult orr;
+
+    qtest_memset(g->qts, RING(i), 0, RING_PAGES * 4096);
+    gh.hdr.msgtype = VMBW_MSG_GPADL_HEADER;
+    gh.child_relid = relid;
+    gh.gpadl = GPADL(i);
+    gh.range_buflen = 8 + 8 * RING_PAGES;
+    gh.rangecount = 1;
+    gh.range0.byte_count = RING_PAGES * 4096;
+    for (int p = 0; p < RING_PAGES; p++) {
+        gh.pfn[p] = (RING(i) >> 12) + p;
+    }
+    g_assert_cmpuint(vtp_post(g->qts, g->conn_id, &gh, 20 + 8 + 8 * RING_PAGES),
+                     ==, 0);
+    g_assert_cmpuint(recv_msg(g, &gc, sizeof(gc)), ==, VMBW_MSG_GPADL_CREATED);
+    g_assert_cmpuint(gc.creation_status, ==, 0);
+
+    oc.hdr.msgtype = VMBW_MSG_OPENCHANNEL;
+    oc.child_relid = relid;
+    oc.openid = relid;
+    oc.ringbuffer_gpadlhandle = GPADL(i);
+    oc.downstream_ringbuffer_pageoffset = RING_PAGES / 2;
+    g_assert_cmpuint(vtp_post(g->qts, g->conn_id, &oc, sizeof(oc)), ==, 0);
+    g_assert_cmpuint(recv_msg(g, &orr, sizeof(orr)), ==,
+                     VMBW_MSG_OPENCHANNEL_RESULT);
+    g_assert_cmpuint(orr.status, ==, 0);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /*
@@ -268,10 +338,84 @@ static void test_core_blob_length(void)
     rmdir(dir);
 }
 
+static QDict *chan_info(QDict *q, uint32_t relid)
+{
+    QList *l = qdict_get_qlist(qdict_get_qdict(q, "return"), "channels");
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(l, e) {
+        QDict *c = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_get_int(c, "relid") == relid) {
+            return c;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static int64_t notifications(Guest *g, uint32_t relid)
+{
+    QDict *q = query(g);
+    int64_t n = qdict_get_int(chan_info(q, relid), "notifications");
+
+    qobject_unref(q);
+    return n;
+}
+
+/*
+ * The destination's devices were offered in another order than the
+ * source's (as after hot-plug on the source): their relids, and so their
+ * connection ids, change at load.  HvSignalEvent must reach every channel
+ * on its new connection id, closed ones included, after any of them opens.
+ */
+static void test_relids_differ(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmbus-mig-XXXXXX", NULL);
+    g_autofree char *f0 = g_build_filename(dir, "src", NULL);
+    Guest *src = vm_new("-device hv-heartbeat,id=a -device hv-timesync,id=b",
+                        false);
+    Guest *dst;
+    g_autofree char *st = NULL;
+    VmbWireOfferChannel offers[2];
+
+    save_to(src, f0);
+    vm_end(src);
+    dst = vm_new("-device hv-timesync,id=b -device hv-heartbeat,id=a", true);
+    st = load_from(dst, f0);
+    g_assert_cmpstr(st, ==, "completed");
+    guest_connect(dst, offers, 2);
+    for (uint32_t r = 1; r <= 2; r++) {
+        g_assert_cmpuint(offers[r - 1].connection_id, ==, 0x2000 + r);
+    }
+    /* open one, then check both; open the other, check both again */
+    for (uint32_t open = 2; open >= 1; open--) {
+        guest_open(dst, open, open);
+        for (uint32_t r = 1; r <= 2; r++) {
+            int64_t before = notifications(dst, r);
+            uint32_t status = vtp_cmd(dst->qts, CMD_SIGNAL_EVENT, 0,
+                                      offers[r - 1].connection_id, 0);
+
+            g_assert_cmpuint(status, ==, 0);
+            if (r < open) {
+                continue;               /* closed: nobody counts */
+            }
+            for (int t = 0; t < 1000 && notifications(dst, r) == before;
+                 t++) {
+                qtest_clock_step(dst->qts, 1000);
+            }
+            g_assert_cmpint(notifications(dst, r), >, before);
+        }
+    }
+    vm_end(dst);
+    unlink(f0);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/migrate/inflight-message", test_inflight_message);
     qtest_add_func("/vmbus/migrate/core-blob-length", test_core_blob_length);
+    qtest_add_func("/vmbus/migrate/relids-differ", test_relids_differ);
     return g_test_run();
 }

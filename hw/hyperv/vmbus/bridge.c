@@ -636,6 +636,7 @@ static int vmbus_bridge_post_load(void *opaque, int version_id)
                      gerr->message);
         ret = -EINVAL;
     } else {
+        vmbus_host_rebind_chan_notifiers(h);
         vmbc_foreach_channel(h->core, vmbus_bridge_remap_one, &ret);
     }
     g_free(h->mig_buf);

@@ -236,6 +236,39 @@ void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan)
     }
 }
 
+static bool vmbus_chan_unbind_one(VmbcChannel *cc, void *arg)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+
+    if (chan && chan->notifier_conn_id) {
+        hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        chan->notifier_conn_id = 0;
+    }
+    return true;
+}
+
+static bool vmbus_chan_bind_one(VmbcChannel *cc, void *arg)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+
+    if (chan) {
+        chan->core = cc;
+        vmbus_host_register_chan_notifier(arg, chan);
+    }
+    return true;
+}
+
+/*
+ * After a load, channels may have other relids, so other connection ids,
+ * than they were registered with, and one channel's new id may be
+ * another's old one: drop every registration, then register them all.
+ */
+void vmbus_host_rebind_chan_notifiers(VMBusHost *host)
+{
+    vmbc_foreach_channel(host->core, vmbus_chan_unbind_one, NULL);
+    vmbc_foreach_channel(host->core, vmbus_chan_bind_one, host);
+}
+
 int vmbus_chan_open_hook(VMBusHost *host, VmbcChannel *cc)
 {
     VMBusChannel *chan = vmbc_chan_get_opaque(cc);

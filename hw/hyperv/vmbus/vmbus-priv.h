@@ -134,6 +134,7 @@ VMBusHost *vmbus_host_of(VMBusDevice *dev);
 void vmbus_device_rescind(VMBusDevice *vdev);
 bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp);
 void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan);
+void vmbus_host_rebind_chan_notifiers(VMBusHost *host);
 uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
                               const VmbWireGuid *service, void **chan_opaque);
 
