@@ -411,11 +411,97 @@ static void test_relids_differ(void)
     rmdir(dir);
 }
 
+/* A ring found corrupt stays stopped on the destination. */
+static void test_ring_broken_latch(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmbus-mig-XXXXXX", NULL);
+    g_autofree char *f0 = g_build_filename(dir, "src", NULL);
+    Guest *src = vm_new("-device hv-heartbeat,id=a", false), *dst;
+    g_autofree char *st = NULL;
+    VmbWireOfferChannel offer;
+    uint8_t pkt[24] = { 0 };
+    QDict *q;
+    bool broken = false;
+
+    guest_connect(src, &offer, 1);
+    guest_open(src, 1, 0);
+    /* in-band packet whose len8 (1) is below its offset8 (2) */
+    stw_le_p(pkt, 6);
+    stw_le_p(pkt + 2, 2);
+    stw_le_p(pkt + 4, 1);
+    qtest_memwrite(src->qts, RING(0) + 4096, pkt, sizeof(pkt));
+    qtest_writel(src->qts, RING(0), sizeof(pkt));
+    g_assert_cmpuint(vtp_cmd(src->qts, CMD_SIGNAL_EVENT, 0,
+                             offer.connection_id, 0), ==, 0);
+    for (int t = 0; t < 1000 && !broken; t++) {
+        qtest_clock_step(src->qts, 1000);
+        q = query(src);
+        broken = qdict_get_bool(qdict_get_qdict(chan_info(q, 1),
+                                                "guest-to-host"), "broken");
+        qobject_unref(q);
+    }
+    g_assert(broken);
+    save_to(src, f0);
+    vm_end(src);
+
+    dst = vm_new("-device hv-heartbeat,id=a", true);
+    st = load_from(dst, f0);
+    g_assert_cmpstr(st, ==, "completed");
+    q = query(dst);
+    g_assert_cmpstr(qdict_get_str(chan_info(q, 1), "state"), ==, "open");
+    g_assert(qdict_get_bool(qdict_get_qdict(chan_info(q, 1), "guest-to-host"),
+                            "broken"));
+    g_assert(!qdict_get_bool(qdict_get_qdict(chan_info(q, 1),
+                                             "host-to-guest"), "broken"));
+    qobject_unref(q);
+    vm_end(dst);
+
+    /* hostile ring records: a huge count, a channel that is not open */
+    {
+        static const char sub[] = "vmbus-host/core/rings";
+        g_autofree char *f1 = g_build_filename(dir, "edited", NULL);
+        Stream s;
+        size_t at = 0;
+
+        stream_read(&s, f0);
+        for (size_t i = s.host; i + sizeof(sub) - 1 <= s.len; i++) {
+            if (!memcmp(s.data + i, sub, sizeof(sub) - 1)) {
+                at = i + sizeof(sub) - 1 + 4;   /* after the version */
+                break;
+            }
+        }
+        g_assert_cmpuint(at, !=, 0);
+        g_assert_cmpuint(ldl_be_p(s.data + at), ==, 1);
+        g_assert_cmpuint(ldl_be_p(s.data + at + 4), ==, 1);     /* relid */
+        for (int c = 0; c < 2; c++) {
+            g_autofree char *st2 = NULL;
+
+            if (c == 0) {
+                stl_be_p(s.data + at, 0x7fffffff);
+            } else {
+                stl_be_p(s.data + at, 1);
+                stl_be_p(s.data + at + 4, 2);
+            }
+            stream_write(&s, f1);
+            dst = vm_new("-device hv-heartbeat,id=a", true);
+            st2 = load_from(dst, f1);
+            g_assert_cmpstr(st2, ==, "failed");
+            vm_end(dst);
+        }
+        g_free(s.data);
+        unlink(f1);
+    }
+    unlink(f0);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/migrate/inflight-message", test_inflight_message);
     qtest_add_func("/vmbus/migrate/core-blob-length", test_core_blob_length);
     qtest_add_func("/vmbus/migrate/relids-differ", test_relids_differ);
+    qtest_add_func("/vmbus/migrate/ring-broken-latch",
+                   test_ring_broken_latch);
     return g_test_run();
 }
