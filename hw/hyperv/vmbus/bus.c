@@ -610,12 +610,12 @@ int vmbus_channel_reserve(VMBusChannel *chan, uint32_t desclen, uint32_t msglen)
         return -EINVAL;
     }
     if (need > space) {
-        /* Ask the guest to signal once enough is free. */
-        if (vmbr_writer_request_space(&chan->rings.in, need)) {
-            return 0;       /* freed meanwhile */
-        }
+        /* Ask the guest to signal once enough is free; pending_send_sz
+         * may be written even when the space turns out to be there. */
+        bool fits = vmbr_writer_request_space(&chan->rings.in, need);
+
         vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
-        return -ENOSPC;
+        return fits ? 0 : -ENOSPC;
     }
     return 0;
 }
@@ -657,6 +657,9 @@ ssize_t vmbus_channel_send(VMBusChannel *chan, uint16_t pkt_type,
         vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
         return -ENOSPC;
     case VMBR_CORRUPT:
+        /* pending_send_sz may have been set before the ring was found
+         * corrupt */
+        vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
         vmbus_chan_report_broken(chan, &chan->rings.in);
         return -EIO;
     default:
