@@ -600,6 +600,31 @@ static void test_flood_sliced(void)
     g_free(g);
 }
 
+/*
+ * A device takes a GPADL of its channel only while the channel is open:
+ * closing drops its references, and rescind or unload free GPADLs of a
+ * channel that is not open at once.
+ */
+static void test_gpadl_ref_needs_open(void)
+{
+    Guest *g = guest_open();
+    VmbWireRelid close = { .hdr.msgtype = VMBW_MSG_CLOSECHANNEL };
+
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xE1E10), ==, 0);
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_PUT, 0, 0, 0), ==, 0);
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xBAD), ==, 1);
+    close.child_relid = g->relid;
+    g_assert_cmpuint(post(g, &close, sizeof(close)), ==, 0);
+    qtest_clock_step(g->qts, 1000000);
+    assert_state(g, "closed");
+    /* the GPADL still exists, its channel is closed */
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xE1E10), ==, 1);
+    qtest_qmp_assert_success(g->qts, "{'execute': 'vmbus-rescind', "
+                             "'arguments': {'id': 'hb'}}");
+    qtest_quit(g->qts);
+    g_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -607,5 +632,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/ic/hostile-heartbeat", test_hostile_heartbeat);
     qtest_add_func("/vmbus/ic/hostile-kvp", test_hostile_kvp);
     qtest_add_func("/vmbus/ic/flood-sliced", test_flood_sliced);
+    qtest_add_func("/vmbus/ic/gpadl-ref-needs-open",
+                   test_gpadl_ref_needs_open);
     return g_test_run();
 }

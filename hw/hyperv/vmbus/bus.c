@@ -841,7 +841,11 @@ VMBusGpadl *vmbus_get_gpadl(VMBusChannel *chan, uint32_t gpadl_id)
     VmbcGpadl *gp;
     VMBusGpadl *g;
 
-    if (!chan->core) {
+    /*
+     * Only while open: the device drops its references in close_channel,
+     * before rescind or unload may free the GPADLs of a closed channel.
+     */
+    if (!chan->core || !chan->is_open) {
         return NULL;
     }
     gp = vmbc_gpadl_find(vmbus_host_of(chan->dev)->core, gpadl_id);
