@@ -499,11 +499,140 @@ static void test_hostile_kvp(void)
     dev_path = "/machine/peripheral/hb";
 }
 
+/* The channel's notification count in query-vmbus. */
+static int64_t chan_notifications(Guest *g)
+{
+    QDict *rsp = qtest_qmp(g->qts, "{'execute': 'query-vmbus'}");
+    QList *l = qdict_get_qlist(qdict_get_qdict(rsp, "return"), "channels");
+    QListEntry *e;
+    int64_t n = -1;
+
+    QLIST_FOREACH_ENTRY(l, e) {
+        QDict *c = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_get_int(c, "relid") == g->relid) {
+            n = qdict_get_int(c, "notifications");
+        }
+    }
+    qobject_unref(rsp);
+    g_assert_cmpint(n, >=, 0);
+    return n;
+}
+
+#define BIG_RING        0x300000ULL
+#define BIG_OUT_PAGES   20              /* header + 19 data pages */
+#define BIG_PAGES       (BIG_OUT_PAGES + 4)
+#define FLOOD_PKTS      2000u
+
+/*
+ * A ring full of minimal packets, signalled once, is read in slices of a
+ * bounded number of packets, each slice a separate run of the channel's
+ * handler from the main loop (counted in query-vmbus notifications), so
+ * the main loop is never held for the whole ring.
+ */
+static void test_flood_sliced(void)
+{
+    Guest *g = guest_open();
+    VmbWireRelid close = { .hdr.msgtype = VMBW_MSG_CLOSECHANNEL };
+    VmbWireGpadlHeader gh = { 0 };
+    VmbWireGpadlCreated gc;
+    VmbWireOpenChannel oc = { 0 };
+    VmbWireOpenResult orr;
+    g_autofree uint8_t *pkts = g_malloc0(FLOOD_PKTS * 24);
+    int64_t errs, before;
+
+    /* reopen the channel on a bigger ring */
+    close.child_relid = g->relid;
+    g_assert_cmpuint(post(g, &close, sizeof(close)), ==, 0);
+    qtest_clock_step(g->qts, 1000000);
+    assert_state(g, "closed");
+    qtest_memset(g->qts, BIG_RING, 0, BIG_PAGES * 4096);
+    gh.hdr.msgtype = VMBW_MSG_GPADL_HEADER;
+    gh.child_relid = g->relid;
+    gh.gpadl = 0xB16;
+    gh.range_buflen = 8 + 8 * BIG_PAGES;
+    gh.rangecount = 1;
+    gh.range0.byte_count = BIG_PAGES * 4096;
+    for (int i = 0; i < BIG_PAGES; i++) {
+        gh.pfn[i] = (BIG_RING >> 12) + i;
+    }
+    g_assert_cmpuint(post(g, &gh, 20 + 8 + 8 * BIG_PAGES), ==, 0);
+    g_assert_cmpuint(recv_msg(g, &gc, sizeof(gc)), ==,
+                     VMBW_MSG_GPADL_CREATED);
+    g_assert_cmpuint(gc.creation_status, ==, 0);
+    oc.hdr.msgtype = VMBW_MSG_OPENCHANNEL;
+    oc.child_relid = g->relid;
+    oc.openid = g->relid;
+    oc.ringbuffer_gpadlhandle = 0xB16;
+    oc.downstream_ringbuffer_pageoffset = BIG_OUT_PAGES;
+    g_assert_cmpuint(post(g, &oc, sizeof(oc)), ==, 0);
+    g_assert_cmpuint(recv_msg(g, &orr, sizeof(orr)), ==,
+                     VMBW_MSG_OPENCHANNEL_RESULT);
+    g_assert_cmpuint(orr.status, ==, 0);
+    qtest_clock_step(g->qts, 1000000);
+
+    /* descriptor only (offset8 = len8 = 2), each unsolicited */
+    for (uint32_t i = 0; i < FLOOD_PKTS; i++) {
+        uint8_t *p = pkts + i * 24;
+
+        stw_le_p(p, PKT_INBAND);
+        stw_le_p(p + 2, 2);
+        stw_le_p(p + 4, 2);
+        stq_le_p(p + 8, 0x10000 + i);
+        stq_le_p(p + 16, (uint64_t)(i * 24) << 32);
+    }
+    g_assert_cmpuint(FLOOD_PKTS * 24, <, (BIG_OUT_PAGES - 1) * 4096);
+    qtest_memwrite(g->qts, BIG_RING + 4096, pkts, FLOOD_PKTS * 24);
+    qtest_writel(g->qts, BIG_RING, FLOOD_PKTS * 24);
+    errs = qom_int(g, "guest-errors");
+    before = chan_notifications(g);
+    g_assert_cmpuint(port_cmd(g, CMD_SIGNAL_EVENT, 0, g->chan_conn, 0), ==,
+                     0);
+    for (int i = 0; i < 10000 &&
+         qom_int(g, "guest-errors") < errs + FLOOD_PKTS; i++) {
+        qtest_clock_step(g->qts, 1000);
+    }
+    g_assert_cmpint(qom_int(g, "guest-errors"), ==, errs + FLOOD_PKTS);
+    g_assert_cmpuint(qtest_readl(g->qts, BIG_RING + 4), ==, FLOOD_PKTS * 24);
+    /* one guest signal, many slices */
+    g_assert_cmpint(chan_notifications(g) - before, >=, FLOOD_PKTS / 64);
+    qtest_quit(g->qts);
+    g_free(g);
+}
+
+/*
+ * A device takes a GPADL of its channel only while the channel is open:
+ * closing drops its references, and rescind or unload free GPADLs of a
+ * channel that is not open at once.
+ */
+static void test_gpadl_ref_needs_open(void)
+{
+    Guest *g = guest_open();
+    VmbWireRelid close = { .hdr.msgtype = VMBW_MSG_CLOSECHANNEL };
+
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xE1E10), ==, 0);
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_PUT, 0, 0, 0), ==, 0);
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xBAD), ==, 1);
+    close.child_relid = g->relid;
+    g_assert_cmpuint(post(g, &close, sizeof(close)), ==, 0);
+    qtest_clock_step(g->qts, 1000000);
+    assert_state(g, "closed");
+    /* the GPADL still exists, its channel is closed */
+    g_assert_cmpuint(port_cmd(g, CMD_GPADL_GET, 0, g->relid, 0xE1E10), ==, 1);
+    qtest_qmp_assert_success(g->qts, "{'execute': 'vmbus-rescind', "
+                             "'arguments': {'id': 'hb'}}");
+    qtest_quit(g->qts);
+    g_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/ic/hostile-negotiate", test_hostile_negotiate);
     qtest_add_func("/vmbus/ic/hostile-heartbeat", test_hostile_heartbeat);
     qtest_add_func("/vmbus/ic/hostile-kvp", test_hostile_kvp);
+    qtest_add_func("/vmbus/ic/flood-sliced", test_flood_sliced);
+    qtest_add_func("/vmbus/ic/gpadl-ref-needs-open",
+                   test_gpadl_ref_needs_open);
     return g_test_run();
 }

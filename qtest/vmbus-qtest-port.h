@@ -23,6 +23,8 @@
 #define CMD_POST_MESSAGE    2
 #define CMD_SIGNAL_EVENT    3
 #define CMD_EOM             4
+#define CMD_GPADL_GET       6   /* ARG0 relid, ARG1 handle: 0 if held */
+#define CMD_GPADL_PUT       7
 
 /* Guest memory the helpers use: SynIC pages of each VP, hypercall input. */
 #define SIMP(vp)        (0x100000ULL + (vp) * 0x2000)

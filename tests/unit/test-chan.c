@@ -359,11 +359,56 @@ START_TEST(test_relid_released_bad)
 {
     SimGuest *sg = ready(VMBW_VERSION_IRON, 1);
 
-    post_relid(sg, VMBW_MSG_RELID_RELEASED, 1);   /* not rescinded */
     post_relid(sg, VMBW_MSG_RELID_RELEASED, 55);
     post_relid(sg, VMBW_MSG_RELID_RELEASED, 0);
+    sim_open_channel(sg, 1);
+    post_relid(sg, VMBW_MSG_RELID_RELEASED, 1);   /* open */
     ck_assert_int_eq(sg->n_guest_errors, 3);
+    ck_assert_int_eq(vmbc_chan_state(vmbc_chan_by_relid(sg->core, 1)),
+                     VMBC_CHAN_OPEN);
     ck_assert_int_eq(sg->n_released, 0);
+    sim_free(sg);
+}
+END_TEST
+
+/*
+ * Linux releases the relid of an offer it could not add as a device
+ * (vmbus_add_channel_work's error path) without any rescind: the host
+ * takes that as the guest dropping the offer.  The offer comes back on
+ * the next connection, and a hot-unplug completes at once.
+ */
+START_TEST(test_relid_released_unrescinded)
+{
+    SimGuest *sg = ready(VMBW_VERSION_IRON, 3);
+    VmbcChannel *c = vmbc_chan_by_relid(sg->core, 1);
+    VmbcChannel *sub = sim_offer(sg, 101, 1, 1);
+    uint32_t h;
+
+    sim_drain(sg);
+    ck_assert_uint_eq(sim_gpadl(sg, 1, 4, &h), 0);
+    sim_relid_released(sg, 1);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    ck_assert(!vmbc_chan_offered(c));
+    ck_assert_int_eq(vmbc_chan_state(c), VMBC_CHAN_CLOSED);
+    ck_assert_ptr_null(vmbc_gpadl_find(sg->core, h));
+    sim_check(sg);
+    /* a subchannel the guest drops is gone for good */
+    sim_relid_released(sg, vmbc_chan_relid(sub));
+    ck_assert_int_eq(sg->n_guest_errors, 0);
+    ck_assert_int_eq(sg->n_released, 1);
+    sim_check(sg);
+    /* hot-unplug: nothing for the guest to release */
+    vmbc_rescind(c);
+    sim_expect_none(sg);
+    ck_assert_int_eq(sg->n_released, 2);
+    ck_assert_ptr_null(vmbc_chan_by_relid(sg->core, 1));
+    /* the other offer, dropped too, is offered again on reconnect */
+    sim_relid_released(sg, 2);
+    sim_unload(sg);
+    sim_kexec(sg);
+    sim_connect(sg, VMBW_VERSION_IRON);
+    ck_assert_int_eq(sim_request_offers(sg), 2);
+    ck_assert_int_eq(sg->n_guest_errors, 0);
     sim_free(sg);
 }
 END_TEST
@@ -800,6 +845,7 @@ static Suite *chan_suite(void)
     tcase_add_test(tc, test_rescind_open);
     tcase_add_test(tc, test_rescind_unoffered);
     tcase_add_test(tc, test_relid_released_bad);
+    tcase_add_test(tc, test_relid_released_unrescinded);
     tcase_add_test(tc, test_close_bad);
     tcase_add_test(tc, test_subchannel_rescind_on_close);
     tcase_add_test(tc, test_tl_connect_accept);

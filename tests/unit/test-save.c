@@ -478,6 +478,7 @@ START_TEST(test_load_rejects)
     uint8_t *copy;
 
     devices(b, 3);
+    ck_assert_uint_le(s->len, vmbc_save_max_len(b->core));
     /* magic, version */
     copy = g_memdup2(s->data, s->len);
     copy[0] ^= 1;
@@ -550,6 +551,66 @@ START_TEST(test_load_inconsistent)
 }
 END_TEST
 
+/*
+ * A stream whose channels take every relid leaves none for a device
+ * channel the destination has and the stream does not: the load is
+ * refused and the device's channel stays as it was.
+ */
+START_TEST(test_load_no_relid_for_device)
+{
+    SimGuest *a = sim_new(0), *b = sim_new(0);
+    GByteArray *s = g_byte_array_new();
+    GError *err = NULL;
+    VmbcOfferParams p;
+    VmbcChannel *mine, *again;
+    int marker;
+
+    for (uint32_t i = 0; i < VMBW_MAX_RELIDS - 1; i++) {
+        p = sim_params(5000 + i, 1, 0);
+        ck_assert_ptr_nonnull(vmbc_offer(a->core, &p, NULL));
+    }
+    vmbc_save(a->core, s);
+    p = sim_params(4999, 1, 0);
+    p.dev_opaque = &marker;
+    mine = vmbc_offer(b->core, &p, NULL);
+    ck_assert_ptr_nonnull(mine);
+    ck_assert(!vmbc_load(b->core, s->data, s->len, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "relid"));
+    g_clear_error(&err);
+    ck_assert_ptr_eq(vmbc_chan_by_relid(b->core, vmbc_chan_relid(mine)),
+                     mine);
+    ck_assert_ptr_eq(vmbc_chan_get_opaque(mine), &marker);
+    ck_assert_uint_eq(sim_nchan(b), 1);
+    sim_check(b);
+
+    /* One channel fewer in the stream: the device channel finds a relid. */
+    vmbc_rescind(vmbc_chan_by_relid(a->core, 1));
+    g_byte_array_set_size(s, 0);
+    vmbc_save(a->core, s);
+    ck_assert_msg(vmbc_load(b->core, s->data, s->len, &err), "%s",
+                  err ? err->message : "");
+    again = NULL;
+    for (uint32_t r = 1; r < VMBW_MAX_RELIDS; r++) {
+        VmbcChannel *c = vmbc_chan_by_relid(b->core, r);
+
+        if (c && vmbc_chan_get_opaque(c) == &marker) {
+            again = c;
+        }
+    }
+    ck_assert_ptr_eq(again, mine);
+    ck_assert_uint_eq(sim_nchan(b), VMBW_MAX_RELIDS - 1);
+    sim_check(b);
+    /* the bound a loader checks a stream's length against */
+    g_byte_array_set_size(s, 0);
+    vmbc_save(b->core, s);
+    ck_assert_uint_le(s->len, vmbc_save_max_len(b->core));
+    ck_assert_uint_lt(vmbc_save_max_len(b->core), 64u << 20);
+    g_byte_array_free(s, true);
+    sim_free(a);
+    sim_free(b);
+}
+END_TEST
+
 static Suite *save_suite(void)
 {
     Suite *s = suite_create("vmbus-core-save");
@@ -574,6 +635,7 @@ static Suite *save_suite(void)
     tcase_add_test(tc, test_load_corrupted);
     tcase_add_test(tc, test_load_rejects);
     tcase_add_test(tc, test_load_inconsistent);
+    tcase_add_test(tc, test_load_no_relid_for_device);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -556,26 +556,61 @@ static void vmbus_bridge_reset_hold(Object *obj, ResetType type)
 
 /* ---- migration ---------------------------------------------------------- */
 
+static bool vmbus_ring_saved_fresh(const VmbRingSaved *s)
+{
+    return s->error == VMBR_ERR_NONE && !s->flags &&
+           s->priv_index == s->pub_index;
+}
+
+/* Rings whose state a fresh map on the destination would not restore:
+ * latched broken, pending_send_sz set by us, a read not yet published. */
+static bool vmbus_bridge_save_rings_one(VmbcChannel *cc, void *arg)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+    GArray *a = arg;
+    VMBusRingMig m = { .relid = vmbc_chan_relid(cc) };
+
+    if (!chan || !chan->is_open) {
+        return true;
+    }
+    vmbr_save(&chan->rings.out, &m.out);
+    vmbr_save(&chan->rings.in, &m.in);
+    if (!vmbus_ring_saved_fresh(&m.out) || !vmbus_ring_saved_fresh(&m.in)) {
+        g_array_append_val(a, m);
+    }
+    return true;
+}
+
+static void vmbus_host_free_mig(VMBusHost *h)
+{
+    g_free(h->mig_buf);
+    h->mig_buf = NULL;
+    h->mig_len = 0;
+    g_free(h->mig_rings);
+    h->mig_rings = NULL;
+    h->mig_nrings = 0;
+}
+
 static int vmbus_bridge_pre_save(void *opaque)
 {
     VMBusHost *h = VMBUS_BRIDGE(opaque)->host;
     GByteArray *ba = g_byte_array_new();
+    GArray *rings = g_array_new(false, false, sizeof(VMBusRingMig));
 
     vmbus_host_rx_bh(h);            /* no message left behind in the queue */
+    vmbus_host_free_mig(h);
     vmbc_save(h->core, ba);
-    g_free(h->mig_buf);
     h->mig_len = ba->len;
     h->mig_buf = g_byte_array_free(ba, false);
+    vmbc_foreach_channel(h->core, vmbus_bridge_save_rings_one, rings);
+    h->mig_nrings = rings->len;
+    h->mig_rings = (VMBusRingMig *)g_array_free(rings, false);
     return 0;
 }
 
 static int vmbus_bridge_post_save(void *opaque)
 {
-    VMBusHost *h = VMBUS_BRIDGE(opaque)->host;
-
-    g_free(h->mig_buf);
-    h->mig_buf = NULL;
-    h->mig_len = 0;
+    vmbus_host_free_mig(VMBUS_BRIDGE(opaque)->host);
     return 0;
 }
 
@@ -583,8 +618,36 @@ static int vmbus_bridge_pre_load(void *opaque)
 {
     VMBusBridge *bridge = VMBUS_BRIDGE(opaque);
 
+    vmbus_host_free_mig(bridge->host);
     /* Start from the reset state the core's loader expects. */
     vmbus_bridge_reset_hold(OBJECT(bridge), RESET_TYPE_COLD);
+    return 0;
+}
+
+/* After the rings were mapped afresh: what the source knew of them. */
+static int vmbus_host_load_rings(VMBusHost *h)
+{
+    for (int32_t i = 0; i < h->mig_nrings; i++) {
+        const VMBusRingMig *m = &h->mig_rings[i];
+        VmbcChannel *cc = vmbc_chan_by_relid(h->core, m->relid);
+        VMBusChannel *chan = cc ? vmbc_chan_get_opaque(cc) : NULL;
+
+        if (!chan || !chan->is_open) {
+            error_report("vmbus-bridge: ring state for channel %u, which is "
+                         "not open", m->relid);
+            return -EINVAL;
+        }
+        /* VMBR_CORRUPT leaves the ring latched broken: that is its state. */
+        if (vmbr_load(&chan->rings.out, &m->out) == VMBR_INVALID ||
+            vmbr_load(&chan->rings.in, &m->in) == VMBR_INVALID) {
+            error_report("vmbus-bridge: bad ring state for channel %u",
+                         m->relid);
+            return -EINVAL;
+        }
+        if (m->out.error != VMBR_ERR_NONE || m->in.error != VMBR_ERR_NONE) {
+            chan->ring_broken_reported = true;  /* the source reported it */
+        }
+    }
     return 0;
 }
 
@@ -603,22 +666,46 @@ static bool vmbus_bridge_remap_one(VmbcChannel *cc, void *arg)
     return true;
 }
 
+/* The staged message is posted again at load: check what the stream says. */
+static bool vmbus_host_inflight_ok(VMBusHost *h)
+{
+    if (!h->msg_inflight) {
+        return true;
+    }
+    if (h->inflight_sint >= HV_SINT_COUNT ||
+        !vmbus_host_vp_exists(h, h->inflight_vp) ||
+        h->inflight.header.message_type != HV_MESSAGE_VMBUS ||
+        h->inflight.header.payload_size > HV_MESSAGE_PAYLOAD_SIZE) {
+        error_report("vmbus-bridge: bad in-flight message in the stream "
+                     "(vp %u sint %u type 0x%x size %u)", h->inflight_vp,
+                     h->inflight_sint, h->inflight.header.message_type,
+                     h->inflight.header.payload_size);
+        return false;
+    }
+    return true;
+}
+
 static int vmbus_bridge_post_load(void *opaque, int version_id)
 {
     VMBusHost *h = VMBUS_BRIDGE(opaque)->host;
     g_autoptr(GError) gerr = NULL;
     int ret = 0;
 
-    if (!vmbc_load(h->core, h->mig_buf, h->mig_len, &gerr)) {
+    if (!vmbus_host_inflight_ok(h)) {
+        h->msg_inflight = false;
+        ret = -EINVAL;
+    } else if (!vmbc_load(h->core, h->mig_buf, h->mig_len, &gerr)) {
         error_report("vmbus-bridge: cannot load VMBus state: %s",
                      gerr->message);
         ret = -EINVAL;
     } else {
+        vmbus_host_rebind_chan_notifiers(h);
         vmbc_foreach_channel(h->core, vmbus_bridge_remap_one, &ret);
+        if (!ret) {
+            ret = vmbus_host_load_rings(h);
+        }
     }
-    g_free(h->mig_buf);
-    h->mig_buf = NULL;
-    h->mig_len = 0;
+    vmbus_host_free_mig(h);
     if (!ret && h->msg_inflight) {
         /* The staged message was lost with the old process: post again. */
         HvSintRoute *route = vmbus_host_route(h, h->inflight_vp,
@@ -630,12 +717,81 @@ static int vmbus_bridge_post_load(void *opaque, int version_id)
     return ret;
 }
 
+/* Bound the core's blob length from the stream before it is allocated. */
+static bool vmbus_host_mig_len_ok(void *opaque, int version_id)
+{
+    VMBusHost *h = opaque;
+
+    return h->core && h->mig_len <= vmbc_save_max_len(h->core);
+}
+
+static const VMStateDescription vmstate_vmbus_ring_saved = {
+    .name = "vmbus-host/ring",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(role, VmbRingSaved),
+        VMSTATE_UINT32(priv_index, VmbRingSaved),
+        VMSTATE_UINT32(pub_index, VmbRingSaved),
+        VMSTATE_UINT32(flags, VmbRingSaved),
+        VMSTATE_UINT32(error, VmbRingSaved),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_vmbus_ring_mig = {
+    .name = "vmbus-host/chan-rings",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(relid, VMBusRingMig),
+        VMSTATE_STRUCT(out, VMBusRingMig, 1, vmstate_vmbus_ring_saved,
+                       VmbRingSaved),
+        VMSTATE_STRUCT(in, VMBusRingMig, 1, vmstate_vmbus_ring_saved,
+                       VmbRingSaved),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool vmbus_host_rings_needed(void *opaque)
+{
+    return ((VMBusHost *)opaque)->mig_nrings > 0;
+}
+
+static bool vmbus_host_nrings_ok(void *opaque, int version_id)
+{
+    VMBusHost *h = opaque;
+
+    return h->mig_nrings >= 0 && h->mig_nrings < VMBW_MAX_RELIDS;
+}
+
+/* Only when some ring has more to say than its header (older QEMUs
+ * then still take the stream). */
+static const VMStateDescription vmstate_vmbus_host_rings = {
+    .name = "vmbus-host/core/rings",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = vmbus_host_rings_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32(mig_nrings, VMBusHost),
+        VMSTATE_VALIDATE("mig_nrings", vmbus_host_nrings_ok),
+        VMSTATE_STRUCT_VARRAY_ALLOC(mig_rings, VMBusHost, mig_nrings, 1,
+                                    vmstate_vmbus_ring_mig, VMBusRingMig),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_vmbus_host = {
     .name = "vmbus-host/core",
     .version_id = 1,
     .minimum_version_id = 1,
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_vmbus_host_rings,
+        NULL
+    },
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(mig_len, VMBusHost),
+        VMSTATE_VALIDATE("mig_len", vmbus_host_mig_len_ok),
         VMSTATE_VBUFFER_ALLOC_UINT32(mig_buf, VMBusHost, 0, NULL, mig_len),
         VMSTATE_BOOL(msg_inflight, VMBusHost),
         VMSTATE_UINT32(inflight_vp, VMBusHost),

@@ -236,6 +236,39 @@ void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan)
     }
 }
 
+static bool vmbus_chan_unbind_one(VmbcChannel *cc, void *arg)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+
+    if (chan && chan->notifier_conn_id) {
+        hyperv_set_event_flag_handler(chan->notifier_conn_id, NULL);
+        chan->notifier_conn_id = 0;
+    }
+    return true;
+}
+
+static bool vmbus_chan_bind_one(VmbcChannel *cc, void *arg)
+{
+    VMBusChannel *chan = vmbc_chan_get_opaque(cc);
+
+    if (chan) {
+        chan->core = cc;
+        vmbus_host_register_chan_notifier(arg, chan);
+    }
+    return true;
+}
+
+/*
+ * After a load, channels may have other relids, so other connection ids,
+ * than they were registered with, and one channel's new id may be
+ * another's old one: drop every registration, then register them all.
+ */
+void vmbus_host_rebind_chan_notifiers(VMBusHost *host)
+{
+    vmbc_foreach_channel(host->core, vmbus_chan_unbind_one, NULL);
+    vmbc_foreach_channel(host->core, vmbus_chan_bind_one, host);
+}
+
 int vmbus_chan_open_hook(VMBusHost *host, VmbcChannel *cc)
 {
     VMBusChannel *chan = vmbc_chan_get_opaque(cc);
@@ -577,12 +610,12 @@ int vmbus_channel_reserve(VMBusChannel *chan, uint32_t desclen, uint32_t msglen)
         return -EINVAL;
     }
     if (need > space) {
-        /* Ask the guest to signal once enough is free. */
-        if (vmbr_writer_request_space(&chan->rings.in, need)) {
-            return 0;       /* freed meanwhile */
-        }
+        /* Ask the guest to signal once enough is free; pending_send_sz
+         * may be written even when the space turns out to be there. */
+        bool fits = vmbr_writer_request_space(&chan->rings.in, need);
+
         vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
-        return -ENOSPC;
+        return fits ? 0 : -ENOSPC;
     }
     return 0;
 }
@@ -624,6 +657,9 @@ ssize_t vmbus_channel_send(VMBusChannel *chan, uint16_t pkt_type,
         vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
         return -ENOSPC;
     case VMBR_CORRUPT:
+        /* pending_send_sz may have been set before the ring was found
+         * corrupt */
+        vmbus_chan_dirty_page(chan, vmbc_chan_ring_split(chan->core));
         vmbus_chan_report_broken(chan, &chan->rings.in);
         return -EIO;
     default:
@@ -805,7 +841,11 @@ VMBusGpadl *vmbus_get_gpadl(VMBusChannel *chan, uint32_t gpadl_id)
     VmbcGpadl *gp;
     VMBusGpadl *g;
 
-    if (!chan->core) {
+    /*
+     * Only while open: the device drops its references in close_channel,
+     * before rescind or unload may free the GPADLs of a closed channel.
+     */
+    if (!chan->core || !chan->is_open) {
         return NULL;
     }
     gp = vmbc_gpadl_find(vmbus_host_of(chan->dev)->core, gpadl_id);

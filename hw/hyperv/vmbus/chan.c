@@ -14,6 +14,8 @@
  *                   hibernation waits for that)
  *   vmbc_rescind() -> RESCINDED (GPADLs dropped) -> RESCIND_CHANNELOFFER
  *   RELID_RELEASED -> freed; only now may the relid be given out again.
+ *   RELID_RELEASED on a CLOSED channel never rescinded: the guest dropped
+ *                   the offer (not offered until the next connection).
  */
 
 #include "core-priv.h"
@@ -386,9 +388,28 @@ void vmbc_h_relid_released(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     uint32_t relid = vmbc_le32(c->child_relid);
     VmbcChannel *chan = vmbc_chan_by_relid(core, relid);
 
+    if (chan && chan->offered && chan->state == VMBC_CHAN_CLOSED) {
+        /*
+         * The guest dropped an offer it could not use (Linux does when it
+         * fails to add the device), as Hyper-V takes it: its GPADLs go
+         * without an answer and the offer returns on the next connection.
+         * Subchannels and hv_sock channels are not offered again: they
+         * go now, as at unload.
+         */
+        vmbc_trace(core, "vmbc_relid_dropped", "relid %u", relid);
+        if (chan->params.rescind_on_close || chan->tl_channel) {
+            vmbc_chan_free(chan, true);
+            return;
+        }
+        vmbc_gpadl_release_chan(chan);
+        chan->offered = false;
+        chan->target_vp = 0;
+        return;
+    }
     if (!chan || chan->state != VMBC_CHAN_RESCINDED) {
-        vmbc_guest_error(core, "RELID_RELEASED relid %u: not rescinded",
-                         relid);
+        vmbc_guest_error(core, "RELID_RELEASED relid %u: %s", relid,
+                         chan && chan->offered ? "channel open"
+                                               : "not offered");
         return;
     }
     vmbc_trace(core, "vmbc_relid_released", "relid %u", relid);

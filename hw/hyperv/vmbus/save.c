@@ -191,6 +191,27 @@ void vmbc_save(const VmbcCore *core, GByteArray *b)
     section_end(b, s);
 }
 
+/*
+ * Upper bound of vmbc_save()'s output for this core's limits: every relid
+ * taken, every GPADL, the whole quota in one-page ranges (16 bytes per
+ * page: its range header and its PFN), a full message queue.
+ */
+uint64_t vmbc_save_max_len(const VmbcCore *core)
+{
+    const uint64_t sec = 8;                     /* tag, length */
+    const uint64_t conn = sec + 5 * 4 + 3 * 8 + 4;
+    const uint64_t chan = sec + 2 * 4 + 4 + 4 * 4 + VMBW_USER_DEF_SIZE +
+                          16 + 16 + 2 + 2 + VMBW_USER_DEF_SIZE + 2 + 1 + 2 +
+                          1 + 1;
+    const uint64_t gpadl = sec + 3 * 4 + 2 * 2 + 2 * 4 + 2 * 8 + 2 + 4;
+    const uint64_t outq_msg = 3 * 4 + VMBW_MAX_PAYLOAD;
+
+    return 8 + conn + (uint64_t)(VMBW_MAX_RELIDS - 1) * chan +
+           (uint64_t)core->gpadl_max * gpadl +
+           core->gpadl_quota / VMBW_PAGE_SIZE * 16 +
+           sec + 4 + (uint64_t)core->out_max * outq_msg + sec;
+}
+
 /* ---- Reader ------------------------------------------------------------- */
 
 typedef struct Rd {
@@ -582,6 +603,7 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
     uint64_t quota = 0;
     bool mon[VMBW_MONITOR_IDS] = { false };
     GHashTable *keys;
+    uint32_t nchans = 0;
     bool ok = true;
 
     if (!st->have_conn || !st->have_outq) {
@@ -618,6 +640,7 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
             break;
         }
         g_hash_table_add(keys, key);
+        nchans++;
         if (c->has_monitor) {
             if (mon[c->monitor_id]) {
                 g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
@@ -629,7 +652,36 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
             mon[c->monitor_id] = true;
         }
     }
+    /*
+     * Device channels the stream does not know need a relid of their own
+     * after the stream's channels took theirs: refuse the stream rather
+     * than drop a channel a device still holds.
+     */
+    for (uint32_t r = 1; r < VMBW_MAX_RELIDS && ok; r++) {
+        const VmbcChannel *c = core->by_relid[r];
+        uint8_t k[34];
+        GBytes *key;
+
+        if (!c) {
+            continue;
+        }
+        memcpy(k, c->params.class_id.b, 16);
+        memcpy(k + 16, c->params.instance_id.b, 16);
+        k[32] = c->params.subchannel_index & 0xff;
+        k[33] = c->params.subchannel_index >> 8;
+        key = g_bytes_new(k, sizeof(k));
+        if (!g_hash_table_contains(keys, key)) {
+            nchans++;
+        }
+        g_bytes_unref(key);
+    }
     g_hash_table_destroy(keys);
+    if (ok && nchans > VMBW_MAX_RELIDS - 1) {
+        g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
+                    "vmbus load: %u channels with the destination's devices, "
+                    "more than the %u relids", nchans, VMBW_MAX_RELIDS - 1);
+        ok = false;
+    }
     if (!ok) {
         return false;
     }
@@ -783,13 +835,8 @@ static void apply(VmbcCore *core, Staging *st)
         if (!c) {
             continue;
         }
+        /* validate() made sure a relid is left for each of these. */
         relid = vmbc_relid_alloc(core, &c->params);
-        if (!relid) {
-            /* Cannot happen with <= 2047 channels in total; drop it. */
-            vmbc_trace(core, "vmbc_load_drop_channel", "%s", "no relid");
-            g_free(c);
-            continue;
-        }
         c->relid = relid;
         c->connection_id = VMBC_CHAN_CONN_ID_BASE + relid;
         c->state = VMBC_CHAN_CLOSED;

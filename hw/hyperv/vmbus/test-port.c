@@ -14,6 +14,8 @@
  *   - posts HvPostMessage input that it wrote into guest RAM,
  *   - signals an event connection (HvSignalEvent, fast form),
  *   - writes EOM for a VP,
+ *   - takes and drops a GPADL reference of a channel as its device would
+ *     (vmbus_get_gpadl / vmbus_put_gpadl),
  * and reads the hypercall status back.  Messages and event flags then
  * appear in the pages the qtest reads, exactly as the guest would see
  * them.  Create it before vmbus-bridge on the command line.
@@ -34,6 +36,7 @@
 #include "exec/memory.h"
 #include "exec/address-spaces.h"
 #include "qom/object.h"
+#include "vmbus-priv.h"
 
 #define TYPE_VMBUS_TEST_PORT "vmbus-test-port"
 OBJECT_DECLARE_SIMPLE_TYPE(VMBusTestPort, VMBUS_TEST_PORT)
@@ -57,6 +60,8 @@ enum {
     VTP_CMD_SIGNAL_EVENT = 3,   /* ARG0 = connection id (fast form) */
     VTP_CMD_EOM = 4,            /* VP */
     VTP_CMD_SYNIC_DISABLE = 5,  /* VP */
+    VTP_CMD_GPADL_GET = 6,      /* ARG0 = relid, ARG1 = GPADL handle */
+    VTP_CMD_GPADL_PUT = 7,      /* drop the reference GPADL_GET took */
 };
 
 struct VMBusTestPort {
@@ -66,7 +71,27 @@ struct VMBusTestPort {
     uint32_t vp;
     uint64_t arg0, arg1;
     uint32_t result;
+    VMBusGpadl *gpadl;          /* held by GPADL_GET */
 };
+
+/* What a device does with a GPADL handle from the guest: 0 = held. */
+static uint32_t vtp_gpadl_get(VMBusTestPort *s)
+{
+    VMBusBridge *bridge = vmbus_bridge_find();
+    VmbcChannel *cc;
+    VMBusChannel *chan;
+
+    if (s->gpadl || !bridge || !bridge->host->core) {
+        return 1;
+    }
+    cc = vmbc_chan_by_relid(bridge->host->core, s->arg0);
+    chan = cc ? vmbc_chan_get_opaque(cc) : NULL;
+    if (!chan) {
+        return 1;
+    }
+    s->gpadl = vmbus_get_gpadl(chan, s->arg1);
+    return s->gpadl ? 0 : 1;
+}
 
 static void vtp_run(VMBusTestPort *s, uint32_t cmd)
 {
@@ -94,6 +119,14 @@ static void vtp_run(VMBusTestPort *s, uint32_t cmd)
         break;
     case VTP_CMD_SIGNAL_EVENT:
         s->result = hyperv_hcall_signal_event(s->arg0, true);
+        break;
+    case VTP_CMD_GPADL_GET:
+        s->result = vtp_gpadl_get(s);
+        break;
+    case VTP_CMD_GPADL_PUT:
+        vmbus_put_gpadl(s->gpadl);
+        s->gpadl = NULL;
+        s->result = 0;
         break;
     case VTP_CMD_EOM:
         if (!cs) {

@@ -68,6 +68,13 @@ struct VMBusChannel {
     uint64_t notifications;         /* for query-vmbus */
 };
 
+/* Migration: an open channel's ring state that mapping afresh would lose. */
+typedef struct VMBusRingMig {
+    uint32_t relid;
+    VmbRingSaved out;
+    VmbRingSaved in;
+} VMBusRingMig;
+
 typedef struct VMBusHostTimer {
     VMBusHost *host;
     VmbcTimer which;
@@ -116,6 +123,8 @@ struct VMBusHost {
     /* Migration: the core's state as a byte stream. */
     uint8_t *mig_buf;
     uint32_t mig_len;
+    VMBusRingMig *mig_rings;
+    int32_t mig_nrings;
 };
 
 extern const VmbcOps vmbus_host_ops;
@@ -134,6 +143,7 @@ VMBusHost *vmbus_host_of(VMBusDevice *dev);
 void vmbus_device_rescind(VMBusDevice *vdev);
 bool vmbus_device_reoffer(VMBusDevice *vdev, Error **errp);
 void vmbus_host_register_chan_notifier(VMBusHost *host, VMBusChannel *chan);
+void vmbus_host_rebind_chan_notifiers(VMBusHost *host);
 uint32_t vmbus_bus_tl_connect(VMBusHost *host, const VmbWireGuid *endpoint,
                               const VmbWireGuid *service, void **chan_opaque);
 

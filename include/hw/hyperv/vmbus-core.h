@@ -337,6 +337,9 @@ void vmbc_gpadl_unpin(VmbcGpadl *gpadl);
  * On failure the core is left untouched (reset state) and errp is set.
  */
 void vmbc_save(const VmbcCore *core, GByteArray *out);
+/* No stream vmbc_save() writes for this core is longer (for loaders that
+ * must bound a length read from the stream before allocating). */
+uint64_t vmbc_save_max_len(const VmbcCore *core);
 bool vmbc_load(VmbcCore *core, const void *data, size_t len, GError **errp);
 
 /* ---- Introspection -------------------------------------------------- */

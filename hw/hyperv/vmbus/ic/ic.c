@@ -271,19 +271,30 @@ static void ic_handle(VMBusIC *ic, VMBusChanReq *req)
     }
 }
 
+/* Packets read per run of the notify handler; the rest in a later run. */
+#define VMBIC_NOTIFY_BUDGET 64
+
 static void ic_notify(VMBusChannel *chan)
 {
     VMBusIC *ic = VMBUS_IC(vmbus_channel_device(chan));
     VMBusICClass *k = VMBUS_IC_GET_CLASS(ic);
     VMBusChanReq *req;
+    unsigned n = 0;
 
     if (vmbus_channel_recv_start(chan) == 0) {
-        while ((req = vmbus_channel_recv_peek(chan, sizeof(*req)))) {
+        while (n < VMBIC_NOTIFY_BUDGET &&
+               (req = vmbus_channel_recv_peek(chan, sizeof(*req)))) {
             ic_handle(ic, req);
             vmbus_free_req(req);
             vmbus_channel_recv_pop(chan);
+            n++;
         }
         vmbus_channel_recv_done(chan);
+        /* A guest may fill a big ring with junk: let the main loop run,
+         * then go on from a bottom half. */
+        if (n == VMBIC_NOTIFY_BUDGET && vmbus_channel_recv_pending(chan)) {
+            vmbus_channel_notify_host(chan);
+        }
     }
     if (ic->state == VMBIC_STATE_NEGOTIATING && !ic->busy) {
         ic_send_negotiate(ic);
