@@ -23,7 +23,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "hw/hyperv/vmbus-wire.h"
-#include "hw/hyperv/vmbus/ic/ic-proto.h"
+#include "hw/hyperv/vmbus-devices/ic/ic-proto.h"
 
 
 #define MONITOR1        0x120000ULL

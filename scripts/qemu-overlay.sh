@@ -14,10 +14,10 @@ set -euo pipefail
 ROOT=$(cd "$1" && pwd)
 QSRC=$(cd "$2" && pwd)
 # 'upstream': a cross-check tree that keeps QEMU's own VMBus (vmbus.c) and
-# takes only our TCG Hyper-V work: no hw/hyperv/vmbus/, none of our VMBus
+# takes only our TCG Hyper-V work: no hw/hyperv/vmbus*/, none of our VMBus
 # headers, QAPI module or qtests, and no hook patch that refers to them.
 MODE=${3:-ours}
-UPSTREAM_SKIP_PATCHES="0005-acpi-vmbus-node-from-our-bridge.patch 0006-qapi-hmp-vmbus-commands.patch"
+UPSTREAM_SKIP_PATCHES="0005-acpi-vmbus-node-from-our-bridge.patch 0006-qapi-hmp-vmbus-commands.patch 0007-hw-hyperv-kconfig-of-our-devices.patch"
 die() { echo "qemu-overlay: error: $*" >&2; exit 1; }
 
 cd "$ROOT"
@@ -25,7 +25,7 @@ links() {
     # "our-path qemu-path" pairs
     local d
     if [ "$MODE" = upstream ]; then
-        find hw include -type f | sort | grep -v -e '^hw/hyperv/vmbus/' \
+        find hw include -type f | sort | grep -v -e '^hw/hyperv/vmbus' \
             -e '^include/hw/hyperv/vmbus' | while read -r f; do echo "$f $f"; done
         return 0
     fi

@@ -20,7 +20,7 @@
 
 #include <glib.h>
 
-#include "../../hw/hyperv/vmbus/ic/ic-proto.h"
+#include "../../hw/hyperv/vmbus-devices/ic/ic-proto.h"
 
 #define V(a, b) VMBIC_VERSION(a, b)
 

@@ -3,4 +3,4 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include "trace/trace-hw_hyperv_vmbus_ic.h"
+#include "trace/trace-hw_hyperv_vmbus_devices_ic.h"
