@@ -818,6 +818,29 @@ static void test_cpuid_without_hyperv(void)
     g_assert_cmphex(r[L_82].eax & 4, ==, 4);
 }
 
+/*
+ * Linux 7.x sets up its stimer0 clockevent only when 0x40000003 offers
+ * both SYNTIMERS (EAX bit 3) and STIMER_DIRECT_MODE (EDX bit 19); with
+ * the first alone it keeps the LAPIC timer.  Each bit follows its flag.
+ */
+static void test_cpuid_stimer_modes(void)
+{
+    static const uint32_t leaf[] = { 0x40000003 };
+    CpuidRegs r;
+
+    guest_cpuid("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,hv-stimer=on",
+                leaf, 1, &r);
+    g_assert_cmphex(r.eax & (1u << 3), ==, 1u << 3);
+    g_assert_cmphex(r.edx & (1u << 19), ==, 0);
+    guest_cpuid("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,hv-stimer=on,"
+                "hv-stimer-direct=on", leaf, 1, &r);
+    g_assert_cmphex(r.eax & (1u << 3), ==, 1u << 3);
+    g_assert_cmphex(r.edx & (1u << 19), ==, 1u << 19);
+    guest_cpuid("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on", leaf, 1, &r);
+    g_assert_cmphex(r.eax & (1u << 3), ==, 0);
+    g_assert_cmphex(r.edx & (1u << 19), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const refused[] = {
@@ -867,5 +890,7 @@ int main(int argc, char **argv)
                    test_cpuid_vs_range_zero);
     qtest_add_func("/vmbus/hvtcg/cpuid/without-hyperv",
                    test_cpuid_without_hyperv);
+    qtest_add_func("/vmbus/hvtcg/cpuid/stimer-modes",
+                   test_cpuid_stimer_modes);
     return g_test_run();
 }

@@ -9,9 +9,22 @@
 # timer rules through STIMER1's MSRs (one-shot delivery clears enable, a
 # second expiry into a busy message slot stays pending, zero count
 # disables, direct mode #GP unless offered), and across migration.
+# Linux 7.x has no message-mode stimer clockevent any more (it needs
+# STIMER_DIRECT_MODE_AVAILABLE, which real Hyper-V always offers): with
+# hv-stimer alone it logs "stimer setup failed with error -22" and keeps
+# the LAPIC timer, as under KVM with the same flags; message mode then
+# checks exactly that.
 mode=$(kparam vmbus.stimer || echo message)
 mig=$(kparam vmbus.hvtime_migrate || echo 0)
-hvs_irqs() { awk '$1 == "HVS:" { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' /proc/interrupts; }
+irqs_of() { awk -v n="$1:" '$1 == n { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' /proc/interrupts; }
+hvs_irqs() { irqs_of HVS; }
+# Hyper-V callback (0xf3) plus local APIC timer (0xec) interrupts
+tick_irqs() { local h l; h=$(irqs_of HYP); l=$(irqs_of LOC); echo $(( ${h:-0} + ${l:-0} )); }
+# does this kernel still set up stimer0 in message mode (6.x and older)?
+msg_stimer=1
+if [ -r /proc/kallsyms ] && ! grep -q ' hv_stimer_legacy_init$' /proc/kallsyms; then
+    msg_stimer=0
+fi
 failed=$(load_hv_modules)
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
 if [ "$cs" = hyperv_clocksource_tsc_page ] &&
@@ -24,9 +37,11 @@ wait_for '[ -n "$(vmbus_version)" ]' 10
 v=$(vmbus_version)
 [ -n "$v" ] && result vmbus_connect PASS "Vmbus version:$v" || result vmbus_connect FAIL "no Vmbus version line (modules failed:${failed:-none})"
 bad=""
+want="Hyper-V clockevent"
+[ "$mode" = message ] && [ $msg_stimer = 0 ] && want="lapic*"
 for c in /sys/devices/system/clockevents/clockevent*; do
     d=$(cat $c/current_device)
-    [ "$d" = "Hyper-V clockevent" ] || bad="$bad $(basename $c)=$d"
+    case "$d" in $want) ;; *) bad="$bad $(basename $c)=$d" ;; esac
 done
 i0=$(hyp_interrupts); h0=$(hvs_irqs)
 usleep 500000
@@ -34,11 +49,21 @@ i1=$(hyp_interrupts); h1=$(hvs_irqs)
 if [ "$mode" = direct ]; then
     [ -n "$h0" ] && [ $((h1 - h0)) -gt 0 ] || bad="$bad direct:HVS-irqs=$h0->$h1"
 else
-    [ -z "$h0" ] || bad="$bad message-mode-but-HVS-line"
-    [ $((i1 - i0)) -gt 0 ] || bad="$bad message:HYP-irqs=$i0->$i1"
+    # 7.x lists HVS whether or not direct mode is offered; it stays 0
+    [ "${h1:-0}" = 0 ] || bad="$bad message-mode-but-HVS-irqs=$h0->$h1"
+    if [ $msg_stimer = 1 ]; then
+        [ $((i1 - i0)) -gt 0 ] || bad="$bad message:HYP-irqs=$i0->$i1"
+    else
+        dmesg | grep -q "Hyper-V: stimer setup failed with error -22" ||
+            bad="$bad no-direct-mode-but-no-stimer-EINVAL"
+    fi
 fi
 if [ -z "$bad" ]; then
-    result stimer_clockevent PASS "every CPU on 'Hyper-V clockevent' ($mode mode: HYP +$((i1 - i0)) HVS +$((${h1:-0} - ${h0:-0})) in 0.5 s)"
+    if [ $msg_stimer = 0 ] && [ "$mode" = message ]; then
+        result stimer_clockevent PASS "no message-mode stimer in this kernel and direct mode not offered: stimer setup -EINVAL, every CPU on lapic (HVS +0 in 0.5 s)"
+    else
+        result stimer_clockevent PASS "every CPU on 'Hyper-V clockevent' ($mode mode: HYP +$((i1 - i0)) HVS +$((${h1:-0} - ${h0:-0})) in 0.5 s)"
+    fi
 else
     result stimer_clockevent FAIL "$bad"
 fi
@@ -101,22 +126,23 @@ else
     # the AEOI hint is not offered) and SINT6 (0xf3, no auto-EOI); a timer
     # message on SINT6 raises 0xf3, which must be auto-EOI'd (as KVM):
     # Linux never EOIs it, so a stuck ISR bit would stop every interrupt
+    # at or below 0xf3, Linux's clockevent included (HYP on 6.x, LOC on 7.x)
     s2=$(rdmsr 0 0x40000092); aeoi=""
     if [ "$mode" = message ] && [ $((s2 & 0x20000)) != 0 ]; then
         # STIMER2: STIMER1's message still waits for SINT5's busy slot
         wrmsr 0 0x40000096 0xf3 || bad="$bad sint6-write"
         wrmsr 0 0x400000b4 0x60008
         now=$(rdmsr 0 0x40000020)
-        i0=$(hyp_interrupts)
+        i0=$(tick_irqs)
         wrmsr 0 0x400000b5 $((now + 200000))
         usleep 300000
         [ $(( $(rdmsr 0 0x400000b4) & 1 )) = 0 ] || bad="$bad sint6-timer-not-delivered"
         usleep 300000
-        i1=$(hyp_interrupts)
+        i1=$(tick_irqs)
         [ $((i1 - i0)) -ge 3 ] || bad="$bad interrupts-stopped-after-shared-vector($i0->$i1)"
         wrmsr 0 0x400000b4 0
         wrmsr 0 0x40000096 0x10000
-        aeoi=", shared auto-EOI vector with a non-auto-EOI SINT (HYP +$((i1 - i0)))"
+        aeoi=", shared auto-EOI vector with a non-auto-EOI SINT (HYP+LOC +$((i1 - i0)))"
     fi
     if [ -z "$bad" ]; then
         result stimer_rules PASS "auto-enable, one-shot delivery clears enable, busy slot keeps it pending (also after EOM), zero count disables, reserved bits dropped${aeoi} ($mode)"
