@@ -13,7 +13,8 @@
  * channel is reopened), then as Linux does, after which heartbeats flow;
  * bad heartbeat answers are refused without counting a beat; bad KVP
  * enumeration answers (short, oversized key, invalid UTF-16) end the
- * enumeration without an item.
+ * enumeration without an item.  After a rescind the host leaves the
+ * channel's ring pages alone, though the device stays.
  */
 
 #include "qemu/osdep.h"
@@ -625,6 +626,82 @@ static void test_gpadl_ref_needs_open(void)
     g_free(g);
 }
 
+/*
+ * Rescind closes the channel on the host side before RESCIND_CHANNELOFFER
+ * goes out, and a rescinded guest skips GPADL_TEARDOWN and frees its ring
+ * pages at once.  The device stays (vmbus-rescind) and would beat again
+ * if it could: from RESCIND on the host must never touch those pages,
+ * whatever the guest sends (CLOSECHANNEL, a signal, RELID_RELEASED) and
+ * however much time passes.  The guest reuses the pages and checks
+ * that what it wrote there survives.
+ */
+static void test_rescind_no_late_write(void)
+{
+    Guest *g = guest_open();
+    VmbWireRelid close = { .hdr.msgtype = VMBW_MSG_CLOSECHANNEL };
+    VmbWireRelid released = { .hdr.msgtype = VMBW_MSG_RELID_RELEASED };
+    VmbWireRelid resc;
+    g_autofree uint8_t *ring = g_malloc(RING_PAGES * 4096);
+    g_autofree uint8_t *want = g_malloc(RING_PAGES * 4096);
+    uint8_t buf[512];
+    uint64_t trans;
+    uint32_t len;
+    int64_t requests;
+
+    len = host_pkt(g, buf, sizeof(buf), &trans);
+    linux_negotiate(buf, len);
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    assert_state(g, "ready");
+    /* one heartbeat answered, the next one due in a second */
+    len = host_pkt(g, buf, sizeof(buf), &trans);
+    stq_le_p(buf + VMBIC_HDR_SIZE, ldq_le_p(buf + VMBIC_HDR_SIZE) + 1);
+    buf[VMBIC_OFF_FLAGS] = VMBIC_FLAG_TRANSACTION | VMBIC_FLAG_RESPONSE;
+    guest_pkt(g, PKT_INBAND, buf, len, trans);
+    g_assert_cmpint(qom_int(g, "responses"), ==, 2);
+
+    qtest_qmp_assert_success(g->qts, "{'execute': 'vmbus-rescind', "
+                             "'arguments': {'id': 'hb'}}");
+    g_assert_cmpuint(recv_msg(g, &resc, sizeof(resc)), ==,
+                     VMBW_MSG_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(resc.child_relid, ==, g->relid);
+    requests = qom_int(g, "requests");
+    /*
+     * Reused memory: a pattern everywhere but the ring indices, which keep
+     * their values so that a host still using the ring would take it for
+     * sound and write to it (moved indices would make it refuse the ring).
+     */
+    qtest_memread(g->qts, RING, want, RING_PAGES * 4096);
+    memset(want + 64, 0xA5, IN_HDR - RING - 64);
+    memset(want + (IN_HDR - RING) + 64, 0xA5, RING + RING_PAGES * 4096 -
+           IN_HDR - 64);
+    qtest_memwrite(g->qts, RING, want, RING_PAGES * 4096);
+
+    for (int i = 0; i < 5; i++) {
+        qtest_clock_step(g->qts, 1000 * 1000000LL);
+    }
+    close.child_relid = g->relid;
+    g_assert_cmpuint(post(g, &close, sizeof(close)), ==, 0);
+    port_cmd(g, CMD_SIGNAL_EVENT, 0, g->chan_conn, 0);
+    qtest_clock_step(g->qts, 1000 * 1000000LL);
+    released.child_relid = g->relid;
+    g_assert_cmpuint(post(g, &released, sizeof(released)), ==, 0);
+    for (int i = 0; i < 5; i++) {
+        qtest_clock_step(g->qts, 1000 * 1000000LL);
+    }
+
+    qtest_memread(g->qts, RING, ring, RING_PAGES * 4096);
+    for (uint32_t i = 0; i < RING_PAGES * 4096; i++) {
+        if (ring[i] != want[i]) {
+            g_test_message("ring byte 0x%x (page %u offset 0x%x) is 0x%02x",
+                           i, i / 4096, i % 4096, ring[i]);
+        }
+        g_assert_cmphex(ring[i], ==, want[i]);
+    }
+    g_assert_cmpint(qom_int(g, "requests"), ==, requests);
+    qtest_quit(g->qts);
+    g_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -634,5 +711,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/ic/flood-sliced", test_flood_sliced);
     qtest_add_func("/vmbus/ic/gpadl-ref-needs-open",
                    test_gpadl_ref_needs_open);
+    qtest_add_func("/vmbus/ic/rescind-no-late-write",
+                   test_rescind_no_late_write);
     return g_test_run();
 }

@@ -5,10 +5,21 @@
 # must appear in the guest with its driver, each removal must disappear
 # (RESCIND, then the guest's RELID_RELEASED ends the unplug), the guest
 # never hangs, and the host ends with exactly the channels it started with.
+#
+# The bus must not already carry a device of the same integration service
+# as the one plugged: Hyper-V offers each service once, and Linux's hv_utils
+# keeps one state per service (one receive buffer), so removing a second
+# instance frees the buffer the first one still receives into and the guest
+# corrupts its own memory (seen as "corrupted stack end" panics on 7.x).
+# Other devices (e.g. hv-timesync beside a hot-plugged hv-heartbeat) may stay.
 cycles=$(kparam vmbus.cycles || echo 50)
 drv=$(kparam vmbus.hotplug_driver || echo hv-heartbeat)
 load_hv_modules > /dev/null
 wait_for '[ -n "$(vmbus_version)" ]' 10
+if host_action qmp query-vmbus-ic | grep -q "\"service\": \"${drv#hv-}\""; then
+    result hotplug FAIL "the bus already has a ${drv#hv-} service: hv_utils drives one per service"
+    return 0 2>/dev/null || exit 0
+fi
 n0=$(vmbus_devices | wc -l)
 c0=$(host_action qmp-get query-vmbus channels.len)
 i=0
