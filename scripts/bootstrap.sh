@@ -7,8 +7,9 @@
 # On bookworm, meson >= 1.5 and python3-pycotap come from trixie, which is
 # added at a low pin priority (100) so nothing else is upgraded from it.
 # The QEMU source package also comes from trixie's deb-src.
-# The guest kernels of scripts/guest-image.sh also come from bullseye (5.10)
-# and trixie-backports (7.x), added at pin priority 1: apt-get download
+# The guest kernels of scripts/guest-image.sh also come from bullseye (5.10),
+# bookworm (6.1, on a trixie host) and trixie-backports (7.x), added at pin
+# priority 1: apt-get download
 # takes them by version, nothing is ever installed from them.
 set -euo pipefail
 
@@ -175,8 +176,11 @@ if [ -n "$ml" ]; then
         || die "apt-get install $ml failed"
 fi
 
-# Guest kernels: 5.10 from bullseye (and its security suite), 7.x from
+# Guest kernels: 5.10 from bullseye, 6.1 from bookworm (each with its
+# security suite; on a bookworm host they are there already), 7.x from
 # trixie-backports.
+ensure_download_suite bookworm http://deb.debian.org/debian bookworm
+ensure_download_suite bookworm-security http://deb.debian.org/debian-security bookworm-security
 ensure_download_suite bullseye http://deb.debian.org/debian bullseye
 ensure_download_suite bullseye-security http://deb.debian.org/debian-security bullseye-security
 ensure_download_suite trixie-backports http://deb.debian.org/debian trixie-backports
@@ -187,6 +191,7 @@ if [ $added_source = 1 ]; then
     updated=0
     apt_update
 elif ! ls /var/lib/apt/lists/*trixie*Sources* /var/lib/apt/lists/*bullseye*Packages* \
+          /var/lib/apt/lists/*bookworm*Packages* \
           /var/lib/apt/lists/*trixie-backports*Packages* >/dev/null 2>&1; then
     apt_update
 fi
