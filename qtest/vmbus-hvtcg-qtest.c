@@ -322,7 +322,7 @@ static void test_sint_deliverable(void)
     g_assert_false(hvtcg_sint_deliverable(0x0f, &v));
 }
 
-/* ---- time, timers, crash MSRs (issue 10) ---- */
+/* ---- time, timers, crash MSRs ---- */
 
 #define F_ALL (HVTCG_F_VPINDEX | HVTCG_F_SYNIC | HVTCG_F_TIME | \
                HVTCG_F_STIMER | HVTCG_F_STIMER_DIRECT | HVTCG_F_CRASH)
@@ -429,7 +429,7 @@ static void test_tsc_math(void)
     g_assert_cmphex(hvtcg_tsc_next_seq(7), ==, 8);
 }
 
-/* ---- IPI and TLB-flush hypercalls, VP sets (issue 11) ---- */
+/* ---- IPI and TLB-flush hypercalls, VP sets ---- */
 
 #define F_HC (HVTCG_F_IPI | HVTCG_F_TLBFLUSH)
 
@@ -657,14 +657,14 @@ static void test_accepted(void)
     g_assert_cmpstr(err, ==, "");
     g_free(err);
     err = NULL;
-    /* issue 10's flags */
+    /* time, timers and crash flags */
     g_assert_cmpint(run_qemu("qemu64,hv-vpindex=on,hv-synic=on,hv-time=on,"
                              "hv-stimer=on,hv-stimer-direct=on,hv-crash=on",
                              &err), ==, 0);
     g_assert_cmpstr(err, ==, "");
     g_free(err);
     err = NULL;
-    /* issue 11: the libvirt set */
+    /* the libvirt set */
     g_assert_cmpint(run_qemu("qemu64,hv-relaxed=on,hv-vapic=on,"
                              "hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
                              "hv-synic=on,hv-stimer=on,hv-reset=on,"

@@ -295,6 +295,29 @@ static void test_hostile_negotiate(void)
     g_free(g);
 }
 
+/* The device's own lines in HMP 'info vmbus' (its class's hmp_info). */
+static void test_hmp_info(void)
+{
+    Guest *g = guest_open();
+    uint8_t buf[512];
+    uint64_t trans;
+    g_autofree char *out = NULL;
+
+    host_pkt(g, buf, sizeof(buf), &trans);
+    assert_state(g, "negotiating");
+    out = qtest_hmp(g->qts, "info vmbus");
+    if (!strstr(out, "    negotiating, framework")) {
+        g_test_message("info vmbus: %s", out);
+    }
+    /* HMP ends lines with CR LF */
+    g_assert_nonnull(strstr(out, "  device hb (hv-heartbeat)\r\n"
+                                 "    negotiating, framework 0.0, message 0.0,"
+                                 " requests 1, responses 0"));
+    g_assert_nonnull(strstr(out, "request outstanding"));
+    qtest_quit(g->qts);
+    g_free(g);
+}
+
 static void test_hostile_heartbeat(void)
 {
     Guest *g = guest_open();
@@ -707,6 +730,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/ic/hostile-negotiate", test_hostile_negotiate);
     qtest_add_func("/vmbus/ic/hostile-heartbeat", test_hostile_heartbeat);
+    qtest_add_func("/vmbus/ic/hmp-info", test_hmp_info);
     qtest_add_func("/vmbus/ic/hostile-kvp", test_hostile_kvp);
     qtest_add_func("/vmbus/ic/flood-sliced", test_flood_sliced);
     qtest_add_func("/vmbus/ic/gpadl-ref-needs-open",

@@ -4,7 +4,8 @@
 # The test rings of 'make check', each writing one results file:
 #   check.py unit    BUILD_CORE  RESULTS   Check unit tests (verbose output parsed)
 #   check.py qtest   QEMU_BUILD  RESULTS   our qtests (TAP)
-#   check.py guest   LIST        RESULTS   guest scenarios (qtest/guest/tests.list)
+#   check.py guest   LIST        RESULTS   guest scenarios (qtest/guest/tests.list
+#                                          and each device's tests.d/NAME.list)
 #   check.py summary RESULTS...            'N passed, N failed, N skipped'
 # A results file holds lines 'PASS name', 'FAIL name detail' or
 # 'SKIP name reason'.
@@ -113,10 +114,15 @@ def ring_qtest(qbuild, results):
                 emit(out, "FAIL", "qtest/%s" % name, "exit %d (log: %s)" % (rc, log_path("qtest", name)))
 
 
+def list_files(path):
+    """LIST and the per-device lists beside it: tests.list + tests.d/*.list."""
+    return [path] + sorted(glob.glob(os.path.splitext(path)[0] + ".d/*.list"))
+
+
 def parse_list(path):
     """qtest/guest/tests.list: NAME GUEST SMP TIMEOUT SCENARIO [runner args] [-- qemu args]"""
     tests = []
-    for line in open(path):
+    for line in (l for f in list_files(path) for l in open(f)):
         line = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
         if not line:
             continue

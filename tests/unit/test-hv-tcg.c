@@ -143,7 +143,7 @@ START_TEST(test_random)
 END_TEST
 
 /*
- * Issue 10/11 rules on random input: IPI/flush call forms never accept
+ * The timer, IPI and TLB-flush rules on random input: IPI/flush call forms never accept
  * a header that crosses the page, sparse VP sets never index past their
  * banks, timer CONFIG writes keep only defined bits, the TSC math round
  * trips.

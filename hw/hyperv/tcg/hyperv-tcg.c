@@ -33,8 +33,8 @@
  * auto-EOI SINTs, we EOI it at once (hyperv_tcg_interrupt_taken), as
  * KVM does (its per-vCPU auto-EOI vector bitmap).  A vector shared by an
  * auto-EOI and a non-auto-EOI SINT, or by another source, is auto-EOI'd
- * too (KVM: same).  Since that works (guest tests aeoi, hyperv,
- * migrate, burst at 1-4 vCPUs), the AEOI-deprecation hint follows KVM's
+ * too (KVM: same); the guest tests aeoi, hyperv, migrate and burst
+ * exercise it at 1-4 vCPUs.  The AEOI-deprecation hint follows KVM's
  * rule: set only with hv-avic, which TCG refuses -- so Linux programs
  * its SINTs with auto-EOI, as under KVM.
  *

@@ -132,6 +132,29 @@ static void hmp_ring(Monitor *mon, const char *name, VmbusRingInfo *r)
                    r->data_size, r->packets, r->broken ? " BROKEN" : "");
 }
 
+/* Each device on the bus, with the lines its class adds. */
+static void hmp_devices(Monitor *mon)
+{
+    VMBusBridge *bridge = vmbus_bridge_find();
+    BusChild *kid;
+
+    if (!bridge || !bridge->bus) {
+        return;
+    }
+    QTAILQ_FOREACH(kid, &BUS(bridge->bus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+        VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+        g_autofree char *path = object_get_canonical_path(OBJECT(vdev));
+
+        monitor_printf(mon, "  device %s (%s)\n",
+                       DEVICE(vdev)->id ? DEVICE(vdev)->id : path,
+                       object_get_typename(OBJECT(vdev)));
+        if (vdc->hmp_info) {
+            vdc->hmp_info(vdev, mon);
+        }
+    }
+}
+
 void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
 {
     Error *err = NULL;
@@ -169,6 +192,7 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
                        l->value->handle, l->value->relid, l->value->bytes,
                        l->value->complete ? "" : " (incomplete)");
     }
+    hmp_devices(mon);
 }
 
 /* ---- test-bench commands ------------------------------------------------ */

@@ -82,6 +82,12 @@ struct VMBusDeviceClass {
     uint32_t (*tl_connect)(VMBusDevice *vdev, const QemuUUID *endpoint,
                            const QemuUUID *service, VMBusChannel **chan);
     void (*channel_released)(VMBusChannel *chan);
+
+    /*
+     * Ours: the device's own lines in HMP 'info vmbus' (indented by
+     * four spaces), so a device brings its HMP output with it.
+     */
+    void (*hmp_info)(VMBusDevice *vdev, Monitor *mon);
 };
 
 struct VMBusDevice {

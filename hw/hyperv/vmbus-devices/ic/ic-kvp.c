@@ -28,7 +28,7 @@
 #include "qemu/osdep.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
-#include "qapi/qapi-commands-vmbus-host.h"
+#include "qapi/qapi-commands-vmbus-dev-ic.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "ic.h"

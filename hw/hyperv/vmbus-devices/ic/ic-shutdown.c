@@ -16,8 +16,8 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "qapi/qapi-commands-vmbus-host.h"
-#include "qapi/qapi-events-vmbus-host.h"
+#include "qapi/qapi-commands-vmbus-dev-ic.h"
+#include "qapi/qapi-events-vmbus-dev-ic.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "system/runstate.h"

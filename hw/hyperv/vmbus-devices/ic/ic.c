@@ -19,7 +19,8 @@
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/qmp/qerror.h"
-#include "qapi/qapi-commands-vmbus-host.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-commands-vmbus-dev-ic.h"
 #include "qom/object.h"
 #include "migration/vmstate.h"
 #include "hw/qdev-properties.h"
@@ -419,6 +420,21 @@ static char *ic_get_state(Object *obj, Error **errp)
     return g_strdup(vmbus_ic_state_name(VMBUS_IC(obj)->state));
 }
 
+static void ic_hmp_info(VMBusDevice *vdev, Monitor *mon)
+{
+    VMBusIC *ic = VMBUS_IC(vdev);
+
+    monitor_printf(mon, "    %s, framework %u.%u, message %u.%u, requests %"
+                   PRIu64 ", responses %" PRIu64 ", timeouts %" PRIu64
+                   ", guest errors %" PRIu64 ", last status 0x%x%s\n",
+                   vmbus_ic_state_name(ic->state),
+                   ic->fw_version >> 16, ic->fw_version & 0xffff,
+                   ic->msg_version >> 16, ic->msg_version & 0xffff,
+                   ic->requests, ic->responses, ic->timeouts,
+                   ic->guest_errors, ic->last_status,
+                   ic->busy ? ", request outstanding" : "");
+}
+
 static void ic_class_init(ObjectClass *klass, void *data)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_CLASS(klass);
@@ -434,6 +450,7 @@ static void ic_class_init(ObjectClass *klass, void *data)
     vdc->open_channel = ic_open_channel;
     vdc->close_channel = ic_close_channel;
     vdc->chan_notify_cb = ic_notify;
+    vdc->hmp_info = ic_hmp_info;
 }
 
 static const TypeInfo vmbus_ic_type_info = {

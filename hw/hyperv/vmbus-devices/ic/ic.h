@@ -20,7 +20,7 @@
 #define HW_HYPERV_VMBUS_IC_H
 
 #include "hw/hyperv/vmbus.h"
-#include "qapi/qapi-types-vmbus-host.h"
+#include "qapi/qapi-types-vmbus-dev-ic.h"
 #include "ic-proto.h"
 
 #define TYPE_VMBUS_IC "vmbus-ic"

@@ -59,8 +59,9 @@
 #include "qemu/sockets.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
-#include "qapi/qapi-commands-vmbus-host.h"
-#include "qapi/qapi-types-vmbus-host.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-commands-vmbus-dev-hv-sock.h"
+#include "qapi/qapi-types-vmbus-dev-hv-sock.h"
 #include "hw/qdev-properties.h"
 #include "migration/blocker.h"
 #include "migration/vmstate.h"
@@ -902,6 +903,27 @@ static const Property hvs_props[] = {
     DEFINE_PROP_UINT32("accept-timeout", HvSock, accept_timeout_ms, 5000),
 };
 
+static void hvs_hmp_info(VMBusDevice *vdev, Monitor *mon)
+{
+    HvSock *s = (HvSock *)vdev;
+    HvSockConn *c;
+    unsigned n = 0;
+
+    QTAILQ_FOREACH(c, &s->conns, next) {
+        n++;
+    }
+    monitor_printf(mon, "    %u connection(s)\n", n);
+    QTAILQ_FOREACH(c, &s->conns, next) {
+        monitor_printf(mon, "    conn %" PRIu64 ": %s port %u relid %u %s, "
+                       "to host %" PRIu64 ", to guest %" PRIu64 "%s%s\n",
+                       c->id, c->from_host ? "host" : "guest", c->port,
+                       c->chan ? vmbus_channel_relid(c->chan) : 0,
+                       hvs_state_name[c->state], c->bytes_to_host,
+                       c->bytes_to_guest, c->guest_eof ? ", guest EOF" : "",
+                       c->host_eof ? ", host EOF" : "");
+    }
+}
+
 static void hvs_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -918,6 +940,7 @@ static void hvs_class_init(ObjectClass *klass, void *data)
     vdc->chan_notify_cb = hvs_chan_notify;
     vdc->tl_connect = hvs_tl_connect;
     vdc->channel_released = hvs_channel_released;
+    vdc->hmp_info = hvs_hmp_info;
     dc->desc = "Hyper-V sockets (hv_sock) relayed to host AF_UNIX sockets";
     dc->vmsd = &vmstate_hv_sock;
     device_class_set_props(dc, hvs_props);
