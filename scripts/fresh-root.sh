@@ -55,7 +55,7 @@ mnt() {  # mnt TARGET MOUNT-ARGS...
 
 # Anything still mounted from an earlier run goes first.
 if [ -d "$DIR" ]; then
-    grep -o " $DIR/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+    { grep -o " $DIR/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
     rm -rf --one-file-system "$DIR"
 fi
 rm -rf "$LOGS"
