@@ -58,9 +58,13 @@ static bool vmbus_window_check(const char *prop, uint64_t base, uint64_t size,
                                Error **errp)
 {
     Object *host = acpi_get_i386_pci_host();
+    struct {
+        uint64_t base, size;
+        const char *what;
+    } busy[ARRAY_SIZE(vmbus_fixed_ranges) + 3];
     MemoryRegionSection sec;
+    size_t i, n = 0;
     uint64_t h0, h1;
-    size_t i;
 
     if (base + size < base) {
         error_setg(errp, "%s: %s window 0x%" PRIx64 "+0x%" PRIx64
@@ -68,14 +72,9 @@ static bool vmbus_window_check(const char *prop, uint64_t base, uint64_t size,
         return false;
     }
     for (i = 0; i < ARRAY_SIZE(vmbus_fixed_ranges); i++) {
-        if (ranges_overlap64(base, size, vmbus_fixed_ranges[i].base,
-                             vmbus_fixed_ranges[i].size)) {
-            error_setg(errp, "%s: %s window [0x%" PRIx64 ", 0x%" PRIx64
-                       ") overlaps %s at 0x%" PRIx64, TYPE_VMBUS_BRIDGE,
-                       prop, base, base + size, vmbus_fixed_ranges[i].what,
-                       vmbus_fixed_ranges[i].base);
-            return false;
-        }
+        busy[n].base = vmbus_fixed_ranges[i].base;
+        busy[n].size = vmbus_fixed_ranges[i].size;
+        busy[n++].what = vmbus_fixed_ranges[i].what;
     }
     h0 = pci_host_prop(host, PCI_HOST_PROP_PCI_HOLE_START);
     h1 = pci_host_prop(host, PCI_HOST_PROP_PCI_HOLE_END);
@@ -88,30 +87,33 @@ static bool vmbus_window_check(const char *prop, uint64_t base, uint64_t size,
         h0 = pci_host_prop(host, PCI_HOST_BELOW_4G_MEM_SIZE);
         h1 = vmbus_fixed_ranges[0].base;
     }
-    if (h1 > h0 && ranges_overlap64(base, size, h0, h1 - h0)) {
-        error_setg(errp, "%s: %s window [0x%" PRIx64 ", 0x%" PRIx64
-                   ") overlaps the 32-bit PCI window [0x%" PRIx64 ", 0x%"
-                   PRIx64 ")", TYPE_VMBUS_BRIDGE, prop, base, base + size,
-                   h0, h1);
-        return false;
+    if (h1 > h0) {
+        busy[n].base = h0;
+        busy[n].size = h1 - h0;
+        busy[n++].what = "the 32-bit PCI window";
     }
     h0 = pci_host_prop(host, PCI_HOST_PROP_PCI_HOLE64_START);
     h1 = pci_host_prop(host, PCI_HOST_PROP_PCI_HOLE64_END);
-    if (h1 > h0 && ranges_overlap64(base, size, h0, h1 - h0)) {
-        error_setg(errp, "%s: %s window [0x%" PRIx64 ", 0x%" PRIx64
-                   ") overlaps the 64-bit PCI window [0x%" PRIx64 ", 0x%"
-                   PRIx64 ")", TYPE_VMBUS_BRIDGE, prop, base, base + size,
-                   h0, h1);
-        return false;
+    if (h1 > h0) {
+        busy[n].base = h0;
+        busy[n].size = h1 - h0;
+        busy[n++].what = "the 64-bit PCI window";
     }
     h0 = pci_host_prop(host, PCIE_HOST_MCFG_BASE);
-    h1 = pci_host_prop(host, PCIE_HOST_MCFG_SIZE);
-    if (h0 && h0 != PCIE_BASE_ADDR_UNMAPPED &&
-        ranges_overlap64(base, size, h0, h1)) {
-        error_setg(errp, "%s: %s window [0x%" PRIx64 ", 0x%" PRIx64
-                   ") overlaps PCI Express ECAM at 0x%" PRIx64,
-                   TYPE_VMBUS_BRIDGE, prop, base, base + size, h0);
-        return false;
+    if (h0 && h0 != PCIE_BASE_ADDR_UNMAPPED) {
+        busy[n].base = h0;
+        busy[n].size = pci_host_prop(host, PCIE_HOST_MCFG_SIZE);
+        busy[n++].what = "PCI Express ECAM";
+    }
+    for (i = 0; i < n; i++) {
+        if (ranges_overlap64(base, size, busy[i].base, busy[i].size)) {
+            error_setg(errp, "%s: %s window [0x%" PRIx64 ", 0x%" PRIx64
+                       ") overlaps %s [0x%" PRIx64 ", 0x%" PRIx64 ")",
+                       TYPE_VMBUS_BRIDGE, prop, base, base + size,
+                       busy[i].what, busy[i].base,
+                       busy[i].base + busy[i].size);
+            return false;
+        }
     }
 
     sec = memory_region_find(get_system_memory(), base, size);
