@@ -828,6 +828,60 @@ START_TEST(test_load_golden_v1)
 }
 END_TEST
 
+/*
+ * A queued OFFERCHANNEL goes to the guest as it is: one whose relid or
+ * connection id is not one the core gives is refused.
+ */
+START_TEST(test_load_outq_offer_checked)
+{
+    SimGuest *a = sim_new(0), *b = sim_new(0);
+    GByteArray *s = g_byte_array_new();
+    GError *err = NULL;
+    VmbWireHdr h;
+    guint outq = 0, msg;
+    uint32_t v;
+
+    devices(a, 3);
+    devices(b, 3);
+    sim_connect(a, VMBW_VERSION_IRON);
+    a->slot_busy = true;
+    sim_hdr(&h, VMBW_MSG_REQUESTOFFERS);
+    ck_assert_uint_eq(sim_send(a, &h, sizeof(h)), 0);
+    vmbc_save(a->core, s);
+    for (int n = 0; !outq; n++) {
+        guint off = nth_section(s, n);
+
+        if (!memcmp(s->data + off, "OUTQ", 4)) {
+            outq = off;
+        }
+    }
+    msg = outq + 8 + 4 + 12;            /* count, then vp, sint, len */
+    memcpy(&v, s->data + msg, 4);
+    ck_assert_uint_eq(v, VMBW_MSG_OFFERCHANNEL);
+    for (int bad = 0; bad < 3; bad++) {
+        uint8_t *copy = g_memdup2(s->data, s->len);
+
+        v = bad == 0 ? 0 : bad == 1 ? VMBW_MAX_RELIDS : 2;
+        if (bad < 2) {
+            memcpy(copy + msg + 184, &v, 4);        /* child_relid */
+        } else {
+            v = VMBC_CHAN_CONN_ID_BASE + 2;
+            memcpy(copy + msg + 192, &v, 4);        /* connection_id */
+        }
+        ck_assert(!vmbc_load(b->core, copy, s->len, &err));
+        ck_assert_ptr_nonnull(strstr(err->message, "OFFERCHANNEL"));
+        g_clear_error(&err);
+        assert_reset_state(b);
+        g_free(copy);
+    }
+    ck_assert_msg(vmbc_load(b->core, s->data, s->len, &err), "%s",
+                  err ? err->message : "");
+    g_byte_array_free(s, true);
+    sim_free(a);
+    sim_free(b);
+}
+END_TEST
+
 static Suite *save_suite(void)
 {
     Suite *s = suite_create("vmbus-core-save");
@@ -857,6 +911,7 @@ static Suite *save_suite(void)
     tcase_add_test(tc, test_load_refuses_unknown_required);
     tcase_add_test(tc, test_load_optional_bad_length);
     tcase_add_test(tc, test_load_golden_v1);
+    tcase_add_test(tc, test_load_outq_offer_checked);
     suite_add_tcase(s, tc);
     return s;
 }

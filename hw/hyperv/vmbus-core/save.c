@@ -604,6 +604,20 @@ static bool parse_outq(const VmbcCore *core, Staging *st, Rd *r,
                 FAIL("OUTQ message %u: 6.0 VERSION_RESPONSE", i);
             }
         }
+        if (vmbc_le32(((const VmbWireHdr *)o->data)->msgtype) ==
+            VMBW_MSG_OFFERCHANNEL) {
+            VmbWireOfferChannel oc;
+            uint32_t relid;
+
+            /* an offer the core makes: a real relid, its connection id */
+            memcpy(&oc, o->data, sizeof(oc));
+            relid = vmbc_le32(oc.child_relid);
+            if (relid == 0 || relid >= VMBW_MAX_RELIDS ||
+                vmbc_le32(oc.connection_id) != VMBC_CHAN_CONN_ID_BASE + relid ||
+                (vmbc_le16(oc.chn_flags) & VMBC_OFFER_FLAGS_FORBIDDEN)) {
+                FAIL("OUTQ message %u: OFFERCHANNEL relid %u", i, relid);
+            }
+        }
     }
     if (r->bad || r->left) {
         FAIL("OUTQ size");
