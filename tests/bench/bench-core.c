@@ -4,52 +4,11 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "hw/hyperv/vmbus-core.h"
-
-typedef struct Bench {
-    uint64_t posted;
-    uint32_t last_type;
-    uint32_t last_status;
-} Bench;
-
-static int b_post(void *o, uint32_t vp, uint32_t sint, uint32_t t,
-                  const void *p, size_t len)
-{
-    Bench *b = o;
-    const uint32_t *w = p;
-
-    b->posted++;
-    b->last_type = w[0];
-    if (w[0] == VMBW_MSG_GPADL_CREATED || w[0] == VMBW_MSG_OPENCHANNEL_RESULT) {
-        b->last_status = w[4];
-    }
-    return 0;
-}
-static void b_signal(void *o, uint32_t vp, uint32_t sint, uint32_t f) { }
-static int b_rd(void *o, uint64_t gpa, void *buf, size_t len)
-{
-    memset(buf, 0, len);
-    return 0;
-}
-static int b_wr(void *o, uint64_t gpa, const void *buf, size_t len)
-{
-    return 0;
-}
-static void b_tmod(void *o, VmbcTimer t, int64_t e) { }
-static void b_tdel(void *o, VmbcTimer t) { }
-static int64_t b_now(void *o) { return 0; }
-static bool b_vp(void *o, uint32_t vp) { return vp < 4; }
-
-static const VmbcOps bench_ops = {
-    .post_msg = b_post, .signal_event = b_signal, .read_gpa = b_rd,
-    .write_gpa = b_wr, .timer_mod = b_tmod, .timer_del = b_tdel,
-    .now_ns = b_now, .vp_exists = b_vp,
-};
+#include "../common/simvm.h"
 
 static double now_s(void)
 {
@@ -59,137 +18,116 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static VmbcCore *mk(Bench *b)
+/*
+ * The simulated VM keeping only the last host message, with no checks
+ * beyond the ops' own: what is timed is the core.
+ */
+static void mk(SimGuest *sg)
 {
-    VmbcConfig cfg = { .ops = &bench_ops, .opaque = b,
-                       .gpadl_quota_bytes = 16ull << 30 };
+    VmbcConfig cfg = { .gpadl_quota_bytes = 16ull << 30 };
 
-    return vmbc_new(&cfg, NULL);
+    sim_init(sg, &cfg, VMBW_PAGE_SIZE, true);
+    sg->keep_max = 1;
 }
 
-static void connect_core(VmbcCore *c)
+static void connect_core(SimGuest *sg)
 {
-    VmbWireInitiateContact ic;
     VmbWireHdr h;
 
-    memset(&ic, 0, sizeof(ic));
-    ic.hdr.msgtype = VMBW_MSG_INITIATE_CONTACT;
-    ic.vmbus_version_requested = VMBW_VERSION_IRON;
-    ic.msg_sint = 2;
-    vmbc_handle_message(c, 4, &ic, sizeof(ic));
-    memset(&h, 0, sizeof(h));
-    h.msgtype = VMBW_MSG_REQUESTOFFERS;
-    vmbc_handle_message(c, 4, &h, sizeof(h));
+    sim_initiate_pages(sg, VMBW_VERSION_IRON, 0, 0, 0, 0);
+    sim_hdr(&h, VMBW_MSG_REQUESTOFFERS);
+    sim_send(sg, &h, sizeof(h));
 }
 
-/* Linux-style GPADL: header with 26 PFNs, bodies with 28. Returns msgs. */
-static uint32_t gpadl(VmbcCore *c, uint32_t relid, uint32_t handle,
+/* Status of the last host message if it has this type, else -1. */
+static int64_t last_status(SimGuest *sg, uint32_t type)
+{
+    const SimMsg *m = g_queue_peek_tail(&sg->inbox);
+
+    if (!m || m->hdr.msgtype != type) {
+        return -1;
+    }
+    return type == VMBW_MSG_GPADL_CREATED
+           ? ((const VmbWireGpadlCreated *)m->data)->creation_status
+           : ((const VmbWireOpenResult *)m->data)->status;
+}
+
+/* Linux-style GPADL (header with 26 PFNs, bodies with 28); returns msgs. */
+static uint32_t gpadl(SimGuest *sg, uint32_t relid, uint32_t handle,
                       uint32_t npages)
 {
-    uint8_t buf[VMBW_MAX_PAYLOAD];
-    VmbWireGpadlHeader *h = (void *)buf;
-    VmbWireGpadlBody *b = (void *)buf;
-    uint32_t first = npages < 26 ? npages : 26, done, msgs = 1;
+    uint32_t first = MIN(npages, VMBW_GPADL_HEADER_MAX_PFNS);
 
-    memset(buf, 0, sizeof(buf));
-    h->hdr.msgtype = VMBW_MSG_GPADL_HEADER;
-    h->child_relid = relid;
-    h->gpadl = handle;
-    h->range_buflen = (uint16_t)(8 + 8 * npages);
-    h->rangecount = 1;
-    h->range0.byte_count = npages * 4096;
-    for (uint32_t i = 0; i < first; i++) {
-        h->pfn[i] = 0x100000 + i;
-    }
-    vmbc_handle_message(c, 4, buf, 28 + 8 * first);
-    for (done = first; done < npages; msgs++) {
-        uint32_t n = npages - done < 28 ? npages - done : 28;
-
-        b->hdr.msgtype = VMBW_MSG_GPADL_BODY;
-        b->msgnumber = 0;
-        b->gpadl = handle;
-        for (uint32_t i = 0; i < n; i++) {
-            b->pfn[i] = 0x100000 + done + i;
-        }
-        vmbc_handle_message(c, 4, buf, 16 + 8 * n);
-        done += n;
-    }
-    return msgs;
+    sim_gpadl_post(sg, relid, handle, npages, 0x100000);
+    return 1 + (npages - first + VMBW_GPADL_BODY_MAX_PFNS - 1) /
+               VMBW_GPADL_BODY_MAX_PFNS;
 }
 
 static void bench_gpadl_1g(void)
 {
-    Bench b = { 0 };
-    VmbcCore *c = mk(&b);
+    SimGuest sg;
     VmbcOfferParams p;
     double best = 1e9;
     uint32_t msgs = 0;
 
+    mk(&sg);
     memset(&p, 0, sizeof(p));
-    vmbc_offer(c, &p, NULL);
-    connect_core(c);
+    vmbc_offer(sg.core, &p, NULL);
+    connect_core(&sg);
     for (int rep = 0; rep < 5; rep++) {
         VmbWireGpadlTeardown t;
         double t0 = now_s(), dt;
 
-        msgs = gpadl(c, 1, 0xE1E10 + rep, 262144);
+        msgs = gpadl(&sg, 1, 0xE1E10 + rep, 262144);
         dt = now_s() - t0;
-        if (b.last_type != VMBW_MSG_GPADL_CREATED || b.last_status) {
+        if (last_status(&sg, VMBW_MSG_GPADL_CREATED) != 0) {
             printf("GPADL failed\n");
             return;
         }
         best = dt < best ? dt : best;
         memset(&t, 0, sizeof(t));
-        t.hdr.msgtype = VMBW_MSG_GPADL_TEARDOWN;
+        sim_hdr(&t, VMBW_MSG_GPADL_TEARDOWN);
         t.child_relid = 1;
         t.gpadl = 0xE1E10 + rep;
-        vmbc_handle_message(c, 4, &t, sizeof(t));
+        sim_send(&sg, &t, sizeof(t));
     }
     printf("| GPADL 1 GiB (262144 PFNs)  | %6u msgs | %8.3f ms | %10.0f msg/s"
            " | %8.1f GiB/s described |\n", msgs, best * 1e3, msgs / best,
            1.0 / best);
-    vmbc_free(c);
+    sim_fini(&sg);
 }
 
 /* One run; returns the per-phase times (offer, GPADL, open). */
 static bool run_channels(uint32_t n, double *ph)
 {
-    Bench b = { 0 };
-    VmbcCore *c = mk(&b);
+    SimGuest sg;
     double t0, t1, t2, t3;
 
+    mk(&sg);
     t0 = now_s();
     for (uint32_t i = 0; i < n; i++) {
         VmbcOfferParams p;
 
         memset(&p, 0, sizeof(p));
         memcpy(p.instance_id.b, &i, 4);
-        if (!vmbc_offer(c, &p, NULL)) {
+        if (!vmbc_offer(sg.core, &p, NULL)) {
             printf("offer failed\n");
             return false;
         }
     }
-    connect_core(c);
+    connect_core(&sg);
     t1 = now_s();
     for (uint32_t r = 1; r <= n; r++) {
-        gpadl(c, r, 0xE1E10 + r, 8);
-        if (b.last_status) {
+        gpadl(&sg, r, 0xE1E10 + r, 8);
+        if (last_status(&sg, VMBW_MSG_GPADL_CREATED) != 0) {
             printf("GPADL failed\n");
             return false;
         }
     }
     t2 = now_s();
     for (uint32_t r = 1; r <= n; r++) {
-        VmbWireOpenChannel o;
-
-        memset(&o, 0, sizeof(o));
-        o.hdr.msgtype = VMBW_MSG_OPENCHANNEL;
-        o.child_relid = r;
-        o.openid = r;
-        o.ringbuffer_gpadlhandle = 0xE1E10 + r;
-        o.downstream_ringbuffer_pageoffset = 4;
-        vmbc_handle_message(c, 4, &o, sizeof(o));
-        if (b.last_status) {
+        sim_open_post(&sg, r, 0xE1E10 + r, 4, 0);
+        if (last_status(&sg, VMBW_MSG_OPENCHANNEL_RESULT) != 0) {
             printf("open failed\n");
             return false;
         }
@@ -198,7 +136,7 @@ static bool run_channels(uint32_t n, double *ph)
     ph[0] = t1 - t0;
     ph[1] = t2 - t1;
     ph[2] = t3 - t2;
-    vmbc_free(c);
+    sim_fini(&sg);
     return true;
 }
 

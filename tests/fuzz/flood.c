@@ -17,67 +17,16 @@
  * between 10% and the end: the core's memory must stay flat.
  */
 
-#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "hw/hyperv/vmbus-core.h"
+#include "../common/simvm.h"
 
-static struct {
-    bool slot_busy;
-    bool eom_each;
-    uint64_t posted, refused_busy, guest_errors;
-    uint8_t mem[64 * 1024];
-} F;
-
-static int op_post(void *o, uint32_t vp, uint32_t sint, uint32_t t,
-                   const void *p, size_t len)
-{
-    if (F.slot_busy) {
-        F.refused_busy++;
-        return -EAGAIN;
-    }
-    F.posted++;
-    if (!F.eom_each) {
-        F.slot_busy = true;
-    }
-    return 0;
-}
-
-static void op_signal(void *o, uint32_t vp, uint32_t sint, uint32_t f) { }
-static int op_read(void *o, uint64_t gpa, void *buf, size_t len)
-{
-    if (gpa >= sizeof(F.mem) || len > sizeof(F.mem) - gpa) {
-        return -EFAULT;
-    }
-    memcpy(buf, F.mem + gpa, len);
-    return 0;
-}
-static int op_write(void *o, uint64_t gpa, const void *buf, size_t len)
-{
-    if (gpa >= sizeof(F.mem) || len > sizeof(F.mem) - gpa) {
-        return -EFAULT;
-    }
-    memcpy(F.mem + gpa, buf, len);
-    return 0;
-}
-static void op_tmod(void *o, VmbcTimer t, int64_t e) { }
-static void op_tdel(void *o, VmbcTimer t) { }
-static int64_t op_now(void *o) { return 0; }
-static bool op_vp(void *o, uint32_t vp) { return vp < 4; }
-static void G_GNUC_PRINTF(2, 3) op_gerr(void *o, const char *fmt, ...)
-{
-    F.guest_errors++;
-}
-
-static const VmbcOps ops = {
-    .post_msg = op_post, .signal_event = op_signal, .read_gpa = op_read,
-    .write_gpa = op_write, .timer_mod = op_tmod, .timer_del = op_tdel,
-    .now_ns = op_now, .vp_exists = op_vp, .guest_error = op_gerr,
-};
+/* The simulated VM, keeping only the last host message (flat heap). */
+static SimGuest sg;
 
 static size_t heap_bytes(void)
 {
@@ -222,52 +171,35 @@ static const Kind kinds[] = {
     { "OPEN_RESERVED", k_reserved },
 };
 
-static VmbcCore *setup(void)
+/* 5.3, two channels offered, relid 1 open on a 4-page GPADL. */
+static void setup(bool eom_each)
 {
-    VmbcConfig cfg = { .ops = &ops };
+    VmbcConfig cfg = { 0 };
     VmbcOfferParams p;
-    VmbcCore *core = vmbc_new(&cfg, NULL);
-    uint8_t b[VMBW_MAX_PAYLOAD];
+    VmbWireHdr h;
 
+    sim_init(&sg, &cfg, 64 * 1024, true);
+    sg.keep_max = 1;
+    sg.tl_status = VMBW_STATUS_CONNECTION_REFUSED;
     for (int i = 0; i < 2; i++) {
         memset(&p, 0, sizeof(p));
         p.class_id.b[0] = i + 1;
         p.instance_id.b[0] = i + 1;
-        vmbc_offer(core, &p, NULL);
+        vmbc_offer(sg.core, &p, NULL);
     }
-    memset(b, 0, sizeof(b));
-    hdr(b, VMBW_MSG_INITIATE_CONTACT);
-    put32(b, 8, VMBW_VERSION_IRON);
-    b[16] = VMBW_MESSAGE_SINT;
-    vmbc_handle_message(core, 4, b, 40);
-    memset(b, 0, sizeof(b));
-    hdr(b, VMBW_MSG_REQUESTOFFERS);
-    vmbc_handle_message(core, 4, b, 8);
-    /* GPADL of 4 pages on relid 1, then open it */
-    memset(b, 0, sizeof(b));
-    hdr(b, VMBW_MSG_GPADL_HEADER);
-    put32(b, 8, 1);
-    put32(b, 12, 0xabc);
-    put32(b, 16, 40);
-    b[18] = 1;
-    put32(b, 20, 4 * 4096);
-    for (int i = 0; i < 4; i++) {
-        put32(b, 28 + 8 * i, 0x100 + i);
-    }
-    vmbc_handle_message(core, 4, b, 60);
-    memset(b, 0, sizeof(b));
-    hdr(b, VMBW_MSG_OPENCHANNEL);
-    put32(b, 8, 1);
-    put32(b, 16, 0xabc);
-    put32(b, 24, 2);
-    vmbc_handle_message(core, 4, b, sizeof(VmbWireOpenChannel));
-    return core;
+    sim_initiate_pages(&sg, VMBW_VERSION_IRON, 0, 0, 0, 0);
+    sim_hdr(&h, VMBW_MSG_REQUESTOFFERS);
+    sim_send(&sg, &h, sizeof(h));
+    sim_gpadl_post(&sg, 1, 0xabc, 4, 0x100);
+    sim_open_post(&sg, 1, 0xabc, 2, 0);
+    /* the guest never answers its EOM, or after every message */
+    sg.slot_busy = !eom_each;
+    sg.one_at_a_time = !eom_each;
 }
 
 static int run(uint64_t total, bool eom_each)
 {
     enum { K = G_N_ELEMENTS(kinds) };
-    VmbcCore *core;
     uint64_t errs[K] = { 0 }, msgs[K] = { 0 };
     size_t h0, h10 = 0, h50 = 0, hend;
     long rss0, rss10 = 0, rss50 = 0;
@@ -277,26 +209,22 @@ static int run(uint64_t total, bool eom_each)
     uint8_t buf[256];
     int bad = 0;
 
-    memset(&F, 0, sizeof(F));
-    F.eom_each = eom_each;
-    core = setup();
-    F.slot_busy = !eom_each;        /* the guest never answers its EOM */
+    setup(eom_each);
     h0 = heap_bytes();
     rss0 = rss_kib();
     t0 = g_get_monotonic_time();
     /* Round robin over the kinds, so bounded structures fill early. */
     for (uint64_t i = 0; i < total; i++) {
         uint32_t k = i % K, conn = 4, len;
-        uint64_t e0 = F.guest_errors;
+        int e0 = sg.n_guest_errors;
 
         memset(buf, 0, 48);
         len = kinds[k].build(buf, i / K, &conn);
-        vmbc_handle_message(core, conn, buf, len);
+        vmbc_handle_message(sg.core, conn, buf, len);
         if (eom_each) {
-            F.slot_busy = false;
-            vmbc_msg_slot_freed(core);
+            sim_free_slot(&sg);
         }
-        errs[k] += F.guest_errors - e0;
+        errs[k] += sg.n_guest_errors - e0;
         msgs[k]++;
         if (i + 1 == total / 10) {
             h10 = heap_bytes();
@@ -308,7 +236,7 @@ static int run(uint64_t total, bool eom_each)
     }
     secs = (g_get_monotonic_time() - t0) / 1e6;
     hend = heap_bytes();
-    vmbc_conn_info(core, &ci);
+    vmbc_conn_info(sg.core, &ci);
     printf("\n== %" G_GUINT64_FORMAT " bad messages, guest %s ==\n", total,
            eom_each ? "frees its slot after each message"
                     : "never frees its slot");
@@ -317,13 +245,13 @@ static int run(uint64_t total, bool eom_each)
         printf("%-24s %10" G_GUINT64_FORMAT " %14.3f\n", kinds[k].name,
                msgs[k], msgs[k] ? (double)errs[k] / msgs[k] : 0.0);
     }
-    printf("total %.1f s (%.2f M msg/s), guest_error calls %" G_GUINT64_FORMAT
-           " (%.3f per message)\n", secs, total / secs / 1e6,
-           F.guest_errors, (double)F.guest_errors / total);
+    printf("total %.1f s (%.2f M msg/s), guest_error calls %d (%.3f per "
+           "message)\n", secs, total / secs / 1e6, sg.n_guest_errors,
+           (double)sg.n_guest_errors / total);
     printf("core: out queue %u (limit %u), GPADLs %u (limit %u), channels "
            "%u, replies dropped %" G_GUINT64_FORMAT "\n", ci.out_queue_len,
            VMBC_DEFAULT_OUT_QUEUE, ci.n_gpadls, VMBC_DEFAULT_GPADL_COUNT,
-           ci.n_channels, vmbc_counters(core)->out_dropped);
+           ci.n_channels, vmbc_counters(sg.core)->out_dropped);
     printf("heap in use: start %zu KiB, at 10%% %zu KiB, at 50%% %zu KiB, "
            "end %zu KiB\n", h0 / 1024, h10 / 1024, h50 / 1024, hend / 1024);
     printf("RSS: start %ld KiB, at 10%% %ld KiB, at 50%% %ld KiB, end %ld "
@@ -334,7 +262,7 @@ static int run(uint64_t total, bool eom_each)
                (hend - h10) / 1024);
         bad = 1;
     }
-    vmbc_free(core);
+    sim_fini(&sg);
     return bad;
 }
 

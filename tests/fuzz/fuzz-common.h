@@ -1,5 +1,6 @@
 /*
- * Fuzz harness support: input decoder, seed encoder, fake host (VmbcOps) over fake guest memory
+ * Fuzz harness support: input decoder, seed encoder, the simulated VM
+ * (tests/common/simvm.h) set up from the input
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,7 +22,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "hw/hyperv/vmbus-core.h"
+#include "../common/simvm.h"
 
 /* ---- Input decoding --------------------------------------------------- */
 
@@ -59,56 +60,15 @@ void fo_write(FzOut *o, const char *dir, const char *name);
  */
 void fz_seed_mode(void (*writer)(const char *dir));
 
-/* ---- Fake host -------------------------------------------------------- */
+/* ---- Simulated VM ----------------------------------------------------- */
 
 #define FZ_MEM_SIZE     (256u * 1024u)  /* fake guest RAM */
-#define FZ_MAX_VPS      8u
-#define FZ_INBOX        64u             /* last host messages kept */
+#define FZ_INBOX        64u             /* last effects kept (keep_max) */
 
-typedef struct FzMsg {
-    uint32_t vp, sint, len;
-    union {
-        uint8_t data[VMBW_MAX_PAYLOAD];
-        VmbWireHdr hdr;
-        uint64_t align;
-    };
-} FzMsg;
+typedef SimMsg FzMsg;
 
-typedef struct FzEnv {
-    VmbcCore *core;
-    VmbcConfig cfg;
-    uint8_t *mem;
-    uint32_t nvps;
-
-    /* Message slot: busy until the harness frees it. */
-    bool slot_busy;
-    uint8_t busy_pct;           /* chance a post leaves the slot busy */
-    uint8_t drop_pct;           /* chance a post fails (SynIC off) */
-    uint8_t fault_pct;          /* chance a guest-memory access faults */
-    uint64_t rng;               /* xorshift state, seeded from the input */
-
-    /* Recorded effects. */
-    FzMsg inbox[FZ_INBOX];      /* ring of the last posted messages */
-    uint64_t n_posted;
-    uint64_t n_by_type[VMBW_MSG_COUNT];
-    uint64_t n_events, n_notify, n_open, n_close, n_released, n_tl;
-    uint64_t n_guest_errors;
-    uint32_t notified[VMBW_MAX_RELIDS];     /* chan_notify per relid */
-    bool timer_armed;
-    int64_t timer_expire;
-    int64_t now;
-
-    /* Device behaviour. */
-    int open_status;            /* chan_open's answer */
-    uint32_t tl_status;         /* tl_connect's answer */
-    bool device_pins;           /* devices pin their ring GPADL when open */
-    bool reoffer_subchannels;   /* chan_released re-offers a subchannel */
-    VmbcGpadl *pinned[VMBW_MAX_RELIDS];
-    /* Check that the core writes guest memory only in its pages. */
-    bool check_writes;
-} FzEnv;
-
-extern FzEnv fz;
+/* The one VM of a run; its ops check every effect of the core. */
+extern SimGuest fz;
 
 /* Build config byte -> VmbcConfig and create the core. */
 void fz_env_init(uint8_t cfgbyte, uint8_t behaviour, uint64_t seed);
@@ -116,7 +76,7 @@ void fz_env_fini(void);
 /* abort() with a message when the invariants do not hold. */
 void fz_check(const char *where);
 /* Fail the run: print and abort (a finding). */
-void fz_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
+#define fz_fail(...) sim_fail(__VA_ARGS__)
 
 /* The guest's EOM: slot free again, core retries. */
 void fz_slot_freed(void);

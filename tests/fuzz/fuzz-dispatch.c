@@ -404,11 +404,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_check(op_names[op]);
     }
     if (getenv("FZ_VERBOSE")) {
-        fprintf(stderr, "posted %" G_GUINT64_FORMAT " open %" G_GUINT64_FORMAT
-                " notify %" G_GUINT64_FORMAT " events %" G_GUINT64_FORMAT
-                " errors %" G_GUINT64_FORMAT " chans %u\n", fz.n_posted,
-                fz.n_open, fz.n_notify, fz.n_events, fz.n_guest_errors,
-                fz_nchannels());
+        fprintf(stderr, "posted %" G_GUINT64_FORMAT " open %d notify %d "
+                "events %" G_GUINT64_FORMAT " errors %d chans %u\n",
+                fz.n_posted, fz.n_open, fz.n_notify, fz.n_events,
+                fz.n_guest_errors, fz_nchannels());
     }
     vmbc_reset(fz.core);
     fz_check("final reset");

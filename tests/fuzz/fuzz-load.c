@@ -192,6 +192,53 @@ static void seed_out(const char *dir, const char *name, uint8_t b)
     fz_env_fini();
 }
 
+/*
+ * A loader skips sections it does not know whose tag starts with a lower
+ * case letter and refuses the others: the 6.0 state with optional
+ * sections after CONN and before END (loads), and with a required one
+ * (refused).
+ */
+static void write_unknown_section_seeds(const char *dir)
+{
+    static const struct {
+        const char *name;
+        const char *tag;
+        uint32_t len;
+        bool at_end;
+    } secs[] = {
+        { "unknown-optional-after-conn", "xtra", 12, false },
+        { "unknown-optional-before-end", "zzzz", 0, true },
+        { "unknown-required-before-end", "XTRA", 4, true },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(secs); i++) {
+        GByteArray *st = g_byte_array_new();
+        FzOut *o = g_byte_array_new();
+        uint32_t conn_len;
+        size_t at;
+
+        setup(4);
+        fz_connect(VMBW_VERSION_COPPER, 1, 0x9000, 0xA000, 0);
+        fz_request_offers();
+        fz_gpadl(1, 1, 8, 0x100);
+        fz_open(1, 1, 4, 1);
+        vmbc_save(fz.core, st);
+        memcpy(&conn_len, st->data + 12, 4);
+        at = secs[i].at_end ? st->len - 8 : 16 + GUINT32_FROM_LE(conn_len);
+        fo_u8(o, 4);
+        fo_bytes(o, st->data, at);
+        fo_bytes(o, secs[i].tag, 4);
+        fo_u32(o, secs[i].len);
+        for (uint32_t k = 0; k < secs[i].len; k++) {
+            fo_u8(o, 0xa5);
+        }
+        fo_bytes(o, st->data + at, st->len - at);
+        fo_write(o, dir, secs[i].name);
+        g_byte_array_free(st, true);
+        fz_env_fini();
+    }
+}
+
 static void write_seeds(const char *dir)
 {
     VmbWireTlConnectRequest t;
@@ -319,6 +366,8 @@ static void write_seeds(const char *dir)
         fz_post(4, &td, sizeof(td));
     }
     seed_out(dir, "teardown-pending-5.0", 0x0c);
+
+    write_unknown_section_seeds(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -100,7 +100,7 @@ static void connect(uint32_t version, uint8_t pages)
 static void check_timer(void)
 {
     VmbcCore *core = fz.core;
-    bool want = false;
+    bool want = false, armed = fz.timer_armed[VMBC_TIMER_MONITOR];
 
     /* A page 2 that faulted once stops polling until reconnect. */
     if (core->conn.state != VMBC_CONN_DISCONNECTED &&
@@ -113,9 +113,9 @@ static void check_timer(void)
             }
         }
     }
-    if (want != fz.timer_armed) {
-        fz_fail("monitor timer %s, expected %s",
-                fz.timer_armed ? "armed" : "off", want ? "armed" : "off");
+    if (want != armed) {
+        fz_fail("monitor timer %s, expected %s", armed ? "armed" : "off",
+                want ? "armed" : "off");
     }
 }
 
@@ -130,8 +130,8 @@ static void timer_fire(bool force)
     uint64_t mon2 = core->conn.monitor_page2;
     uint32_t pend[VMBW_MONITOR_GROUPS] = { 0 };
     uint32_t want[VMBW_MONITOR_GROUPS] = { 0 };
-    bool judge = fz.timer_armed && page_in_ram(mon2) && !fz.fault_pct &&
-                 core->conn.state != VMBC_CONN_DISCONNECTED;
+    bool judge = fz.timer_armed[VMBC_TIMER_MONITOR] && page_in_ram(mon2) &&
+                 !fz.fault_pct && core->conn.state != VMBC_CONN_DISCONNECTED;
     uint32_t before[VMBW_MAX_RELIDS];
 
     if (judge) {

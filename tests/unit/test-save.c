@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "simguest.h"
@@ -611,6 +612,276 @@ START_TEST(test_load_no_relid_for_device)
 }
 END_TEST
 
+/* ---- forward compatibility: sections a loader does not know ------------ */
+
+#define TAG_OPT_XTRA 0x61727478u    /* "xtra": lower case, optional */
+#define TAG_REQ_XTRA 0x41525458u    /* "XTRA": upper case, required */
+
+/* Offset of section number n (0: CONN) of a well-formed stream. */
+static guint nth_section(const GByteArray *s, int n)
+{
+    guint off = 8;
+
+    while (n-- > 0) {
+        uint32_t len;
+
+        memcpy(&len, s->data + off + 4, 4);
+        off += 8 + GUINT32_FROM_LE(len);
+        ck_assert_uint_le(off, s->len);
+    }
+    return off;
+}
+
+/* Copy of 's' with a section (tag, declared length, payload) at 'at'. */
+static GByteArray *with_section(const GByteArray *s, guint at, uint32_t tag,
+                                uint32_t declared, const void *payload,
+                                uint32_t len)
+{
+    GByteArray *o = g_byte_array_new();
+
+    g_byte_array_append(o, s->data, at);
+    put32(o, GUINT32_TO_LE(tag));
+    put32(o, GUINT32_TO_LE(declared));
+    g_byte_array_append(o, payload, len);
+    g_byte_array_append(o, s->data + at, s->len - at);
+    return o;
+}
+
+/*
+ * Unknown optional sections (after CONN, between the channel sections,
+ * before END) are skipped and counted; the rest of the stream loads as
+ * if they were not there.
+ */
+START_TEST(test_load_skips_unknown_optional)
+{
+    GByteArray *s = rich_stream(), *x, *y, *again = g_byte_array_new();
+    uint8_t junk[300];
+    SimGuest *b = sim_new(0);
+    GError *err = NULL;
+
+    for (guint i = 0; i < sizeof(junk); i++) {
+        junk[i] = i * 7;
+    }
+    /* after CONN, before END, between the first two channels */
+    x = with_section(s, nth_section(s, 1), TAG_OPT_XTRA, sizeof(junk), junk,
+                     sizeof(junk));
+    y = with_section(x, x->len - 8, TAG_OPT_XTRA, 0, NULL, 0);
+    g_byte_array_free(x, true);
+    x = with_section(y, nth_section(y, 3), 0x7a7a7a7au /* "zzzz" */, 3,
+                     "abc", 3);
+    devices(b, 3);
+    ck_assert_msg(vmbc_load(b->core, x->data, x->len, &err), "%s",
+                  err ? err->message : "");
+    sim_check(b);
+    ck_assert_uint_eq(vmbc_counters(b->core)->load_sections_skipped, 3);
+    /* the known state is all there: it saves to the original stream */
+    vmbc_save(b->core, again);
+    ck_assert_uint_eq(again->len, s->len);
+    ck_assert_mem_eq(again->data, s->data, s->len);
+    g_byte_array_free(again, true);
+    g_byte_array_free(x, true);
+    g_byte_array_free(y, true);
+    g_byte_array_free(s, true);
+    sim_free(b);
+}
+END_TEST
+
+/* An unknown required section refuses the load, naming the section. */
+START_TEST(test_load_refuses_unknown_required)
+{
+    GByteArray *s = rich_stream(), *x;
+    SimGuest *b = sim_new(0);
+    GError *err = NULL;
+    uint32_t v = 1;
+
+    devices(b, 3);
+    x = with_section(s, s->len - 8, TAG_REQ_XTRA, 4, &v, 4);
+    ck_assert(!vmbc_load(b->core, x->data, x->len, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "unknown required section"));
+    ck_assert_ptr_nonnull(strstr(err->message, "0x41525458"));
+    g_clear_error(&err);
+    ck_assert_uint_eq(vmbc_counters(b->core)->load_sections_skipped, 0);
+    assert_reset_state(b);
+    g_byte_array_free(x, true);
+    /* also when it comes first, before CONN */
+    x = with_section(s, 8, TAG_REQ_XTRA, 0, NULL, 0);
+    ck_assert(!vmbc_load(b->core, x->data, x->len, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "unknown required section"));
+    g_clear_error(&err);
+    assert_reset_state(b);
+    g_byte_array_free(x, true);
+    g_byte_array_free(s, true);
+    sim_free(b);
+}
+END_TEST
+
+/*
+ * An optional section's length is still checked: one running past the
+ * stream's end, or swallowing END, refuses the load; a skipped section
+ * that counted in a refused load leaves no trace in the counters.
+ */
+START_TEST(test_load_optional_bad_length)
+{
+    GByteArray *s = rich_stream(), *x;
+    /* past the end, exactly to the end (END swallowed), into END */
+    static const uint32_t declared[] = { 0xffffffffu, 0x80000000u, 25, 24,
+                                         20, 17 };
+    uint8_t pad[16] = { 0 };
+    SimGuest *b = sim_new(0);
+    GError *err = NULL;
+
+    devices(b, 3);
+    for (guint i = 0; i < G_N_ELEMENTS(declared); i++) {
+        /* before END: 16 payload bytes, then END's 8 */
+        x = with_section(s, s->len - 8, TAG_OPT_XTRA, declared[i], pad,
+                         sizeof(pad));
+        ck_assert_msg(!vmbc_load(b->core, x->data, x->len, &err),
+                      "declared %u", declared[i]);
+        g_clear_error(&err);
+        assert_reset_state(b);
+        g_byte_array_free(x, true);
+    }
+    /* cut inside the optional section's payload */
+    x = with_section(s, s->len - 8, TAG_OPT_XTRA, 16, pad, sizeof(pad));
+    for (guint cut = s->len - 8; cut < x->len; cut++) {
+        ck_assert(!vmbc_load(b->core, x->data, cut, &err));
+        g_clear_error(&err);
+        assert_reset_state(b);
+    }
+    /* a refused stream that skipped a section first */
+    x->data[16] ^= 0xff;                    /* CONN's state */
+    ck_assert(!vmbc_load(b->core, x->data, x->len, &err));
+    g_clear_error(&err);
+    ck_assert_uint_eq(vmbc_counters(b->core)->load_sections_skipped, 0);
+    x->data[16] ^= 0xff;
+    ck_assert(vmbc_load(b->core, x->data, x->len, &err));
+    ck_assert_uint_eq(vmbc_counters(b->core)->load_sections_skipped, 1);
+    g_byte_array_free(x, true);
+    g_byte_array_free(s, true);
+    sim_free(b);
+}
+END_TEST
+
+/*
+ * A stream written by format 1 before optional sections existed: 6.0
+ * connection (FEAT), an open channel with its ring GPADL, a second GPADL,
+ * a rescinded channel and its RESCIND still queued.  It must keep loading,
+ * and the state it gives must save to the same bytes.
+ */
+static const uint8_t golden_v1[] = {
+#include "save-golden-v1.inc"
+};
+
+static SimGuest *golden_state(void)
+{
+    SimGuest *sg = ready(3, VMBW_VERSION_COPPER);
+
+    sim_open_channel(sg, 1);
+    ck_assert_uint_eq(sim_gpadl(sg, 2, 3, NULL), 0);
+    sg->slot_busy = true;
+    vmbc_rescind(vmbc_chan_by_relid(sg->core, 3));
+    return sg;
+}
+
+static void dump_stream(const GByteArray *s)
+{
+    for (guint i = 0; i < s->len; i++) {
+        fprintf(stderr, "0x%02x,%s", s->data[i], i % 12 == 11 ? "\n" : " ");
+    }
+    fprintf(stderr, "\n");
+}
+
+START_TEST(test_load_golden_v1)
+{
+    SimGuest *a = golden_state(), *b = sim_new(0);
+    GByteArray *s = g_byte_array_new();
+    GError *err = NULL;
+    VmbcConnInfo ci;
+
+    /* today's writer still writes exactly this */
+    vmbc_save(a->core, s);
+    if (s->len != sizeof(golden_v1) ||
+        memcmp(s->data, golden_v1, s->len)) {
+        dump_stream(s);
+        ck_abort_msg("vmbc_save() no longer writes the format 1 stream");
+    }
+    g_byte_array_set_size(s, 0);
+    sim_free(a);
+
+    devices(b, 3);
+    ck_assert_msg(vmbc_load(b->core, golden_v1, sizeof(golden_v1), &err),
+                  "%s", err ? err->message : "");
+    sim_check(b);
+    vmbc_conn_info(b->core, &ci);
+    ck_assert_int_eq(ci.state, VMBC_CONN_READY);
+    ck_assert_uint_eq(ci.version, VMBW_VERSION_COPPER);
+    ck_assert_uint_eq(ci.n_gpadls, 2);
+    ck_assert_uint_eq(ci.out_queue_len, 1);
+    ck_assert_int_eq(vmbc_chan_state(vmbc_chan_by_relid(b->core, 1)),
+                     VMBC_CHAN_OPEN);
+    ck_assert_uint_eq(vmbc_counters(b->core)->load_sections_skipped, 0);
+    vmbc_save(b->core, s);
+    ck_assert_uint_eq(s->len, sizeof(golden_v1));
+    ck_assert_mem_eq(s->data, golden_v1, s->len);
+    g_byte_array_free(s, true);
+    sim_free(b);
+}
+END_TEST
+
+/*
+ * A queued OFFERCHANNEL goes to the guest as it is: one whose relid or
+ * connection id is not one the core gives is refused.
+ */
+START_TEST(test_load_outq_offer_checked)
+{
+    SimGuest *a = sim_new(0), *b = sim_new(0);
+    GByteArray *s = g_byte_array_new();
+    GError *err = NULL;
+    VmbWireHdr h;
+    guint outq = 0, msg;
+    uint32_t v;
+
+    devices(a, 3);
+    devices(b, 3);
+    sim_connect(a, VMBW_VERSION_IRON);
+    a->slot_busy = true;
+    sim_hdr(&h, VMBW_MSG_REQUESTOFFERS);
+    ck_assert_uint_eq(sim_send(a, &h, sizeof(h)), 0);
+    vmbc_save(a->core, s);
+    for (int n = 0; !outq; n++) {
+        guint off = nth_section(s, n);
+
+        if (!memcmp(s->data + off, "OUTQ", 4)) {
+            outq = off;
+        }
+    }
+    msg = outq + 8 + 4 + 12;            /* count, then vp, sint, len */
+    memcpy(&v, s->data + msg, 4);
+    ck_assert_uint_eq(v, VMBW_MSG_OFFERCHANNEL);
+    for (int bad = 0; bad < 3; bad++) {
+        uint8_t *copy = g_memdup2(s->data, s->len);
+
+        v = bad == 0 ? 0 : bad == 1 ? VMBW_MAX_RELIDS : 2;
+        if (bad < 2) {
+            memcpy(copy + msg + 184, &v, 4);        /* child_relid */
+        } else {
+            v = VMBC_CHAN_CONN_ID_BASE + 2;
+            memcpy(copy + msg + 192, &v, 4);        /* connection_id */
+        }
+        ck_assert(!vmbc_load(b->core, copy, s->len, &err));
+        ck_assert_ptr_nonnull(strstr(err->message, "OFFERCHANNEL"));
+        g_clear_error(&err);
+        assert_reset_state(b);
+        g_free(copy);
+    }
+    ck_assert_msg(vmbc_load(b->core, s->data, s->len, &err), "%s",
+                  err ? err->message : "");
+    g_byte_array_free(s, true);
+    sim_free(a);
+    sim_free(b);
+}
+END_TEST
+
 static Suite *save_suite(void)
 {
     Suite *s = suite_create("vmbus-core-save");
@@ -636,6 +907,11 @@ static Suite *save_suite(void)
     tcase_add_test(tc, test_load_rejects);
     tcase_add_test(tc, test_load_inconsistent);
     tcase_add_test(tc, test_load_no_relid_for_device);
+    tcase_add_test(tc, test_load_skips_unknown_optional);
+    tcase_add_test(tc, test_load_refuses_unknown_required);
+    tcase_add_test(tc, test_load_optional_bad_length);
+    tcase_add_test(tc, test_load_golden_v1);
+    tcase_add_test(tc, test_load_outq_offer_checked);
     suite_add_tcase(s, tc);
     return s;
 }

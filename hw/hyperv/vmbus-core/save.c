@@ -9,14 +9,27 @@
  *
  *   u32 magic "VMBC", u32 format version (1)
  *   sections: u32 tag, u32 length, payload
+ *
  *     CONN  once: connection state, version, targets, pages, relid cursor
  *     FEAT  once, exactly when connected at 6.0 or later: granted feature
  *           flags (u32); a stream below 6.0 is the same as before 6.0
- *           existed, so it still loads into older builds
+ *           existed, so it still loads into older builds.  Required: the
+ *           guest was told which features it has and relies on them, so a
+ *           destination granting none would break the guest silently
  *     CHAN  per channel: relid, state, offer parameters, open state
  *     GPDL  per GPADL: handle, owner, parser state, ranges, PFNs
  *     OUTQ  once: messages still waiting for the guest's slot
  *     END   once, last
+ *
+ * A tag is four ASCII characters.  The case of the first one says what a
+ * loader that does not know the section does with it: upper case means
+ * required (the load is refused: the section holds state the destination
+ * cannot do without), lower case optional (the loader skips its payload,
+ * as QEMU skips a vmstate subsection it does not need).  Every section
+ * above is required; a later section whose absence a destination can
+ * safely ignore takes a lower-case tag.  The encoding needs no format
+ * version change: every stream written before it used upper-case tags,
+ * which it reads as required, so such streams load exactly as before.
  *
  * The saved schema is independent of the runtime structs.  A stream is
  * guest-influenced input: vmbc_load() parses everything into a staging
@@ -36,6 +49,8 @@
 #define VMBC_TAG_GPDL   TAG('G', 'P', 'D', 'L')
 #define VMBC_TAG_OUTQ   TAG('O', 'U', 'T', 'Q')
 #define VMBC_TAG_END    TAG('E', 'N', 'D', ' ')
+/* Lower-case first character: a section a loader may skip. */
+#define VMBC_TAG_OPTIONAL 0x20u
 
 /* ---- Writer ------------------------------------------------------------- */
 
@@ -275,6 +290,7 @@ typedef struct Staging {
     GHashTable *gpadls;             /* handle -> SGpadl */
     GPtrArray *out;                 /* VmbcOutMsg */
     bool have_conn, have_feat, have_outq;
+    uint32_t skipped;               /* optional sections not known */
 } Staging;
 
 static void sgpadl_free(gpointer p)
@@ -586,6 +602,20 @@ static bool parse_outq(const VmbcCore *core, Staging *st, Rd *r,
                 (vmbc_le32(v->supported_features) &
                  ~VMBC_GRANTABLE_FEATURES)) {
                 FAIL("OUTQ message %u: 6.0 VERSION_RESPONSE", i);
+            }
+        }
+        if (vmbc_le32(((const VmbWireHdr *)o->data)->msgtype) ==
+            VMBW_MSG_OFFERCHANNEL) {
+            VmbWireOfferChannel oc;
+            uint32_t relid;
+
+            /* an offer the core makes: a real relid, its connection id */
+            memcpy(&oc, o->data, sizeof(oc));
+            relid = vmbc_le32(oc.child_relid);
+            if (relid == 0 || relid >= VMBW_MAX_RELIDS ||
+                vmbc_le32(oc.connection_id) != VMBC_CHAN_CONN_ID_BASE + relid ||
+                (vmbc_le16(oc.chn_flags) & VMBC_OFFER_FLAGS_FORBIDDEN)) {
+                FAIL("OUTQ message %u: OFFERCHANNEL relid %u", i, relid);
             }
         }
     }
@@ -1002,8 +1032,17 @@ bool vmbc_load(VmbcCore *core, const void *data, size_t len, GError **errp)
             }
             break;
         default:
+            if (tag & VMBC_TAG_OPTIONAL) {
+                /* Its length was bounded above; nothing else is read. */
+                vmbc_trace(core, "vmbc_load_skip_section",
+                           "tag 0x%08x length %u", tag, slen);
+                st.skipped++;
+                sok = true;
+                break;
+            }
             g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
-                        "vmbus load: unknown section 0x%x", tag);
+                        "vmbus load: unknown required section 0x%08x "
+                        "(state this build does not have)", tag);
             sok = false;
         }
         if (!sok) {
@@ -1019,6 +1058,7 @@ bool vmbc_load(VmbcCore *core, const void *data, size_t len, GError **errp)
         goto out;
     }
     apply(core, &st);
+    core->counters.load_sections_skipped += st.skipped;
     ok = true;
 out:
     staging_free(&st);

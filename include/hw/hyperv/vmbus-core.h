@@ -387,6 +387,7 @@ typedef struct VmbcCounters {
     uint64_t in_bad_type;               /* type outside 0..29 */
     uint64_t out_dropped;               /* queue overflow / post error */
     uint64_t guest_errors;
+    uint64_t load_sections_skipped;     /* optional sections not known */
 } VmbcCounters;
 const VmbcCounters *vmbc_counters(const VmbcCore *core);
 
