@@ -68,7 +68,8 @@ static void op_tmod(void *o, VmbcTimer t, int64_t e) { }
 static void op_tdel(void *o, VmbcTimer t) { }
 static int64_t op_now(void *o) { return 0; }
 static bool op_vp(void *o, uint32_t vp) { return vp < 4; }
-static void G_GNUC_PRINTF(2, 3) op_gerr(void *o, const char *fmt, ...)
+static void G_GNUC_PRINTF(3, 4)
+op_gerr(void *o, VmbcFault fault, const char *fmt, ...)
 {
     F.guest_errors++;
 }
