@@ -8,6 +8,12 @@
  *    counted as suppressed and announced once the next second's first
  *    fault is logged.  Under -accel qtest virtual time only moves when
  *    the test steps it, so the counts are exact.
+ *  - /vmbus/fault/tcg-msr: a boot sector under TCG writes REFERENCE_TSC
+ *    with a page that is not RAM TCG_FLOOD times: each write is an
+ *    overlay_page fault, counted, and each is either logged or counted
+ *    as suppressed (virtual time runs with the host's here: a loop that
+ *    long cannot fit in as many windows as it would need to log it all,
+ *    TCG_FLOOD / VMBUS_FAULT_LOG_BURST seconds).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,6 +27,7 @@
 
 #define LOG_BURST       10      /* VMBUS_FAULT_LOG_BURST */
 #define FLOOD           50
+#define TCG_FLOOD       1000
 
 static QTestState *bus_start(const char *log)
 {
@@ -170,10 +177,80 @@ static void test_rate_limit(void)
     unlink(log);
 }
 
+/*
+ * Boot sector, 16-bit real mode: TCG_FLOOD times wrmsr REFERENCE_TSC <-
+ * 0x80000001 (enabled, page at 2 GiB: beyond RAM), then write
+ * SECTOR_DONE at SECTOR_FLAG and halt.
+ */
+#define SECTOR_FLAG     0x8000
+#define SECTOR_DONE     0x600df00du
+#define DISK_SIZE       (1024 * 1024)
+
+static const uint8_t msr_boot_code[] = {
+    0xfa,                               /* cli */
+    0x31, 0xc0,                         /* xor ax, ax */
+    0x8e, 0xd8,                         /* mov ds, ax */
+    0xbe, TCG_FLOOD & 0xff, TCG_FLOOD >> 8, /* mov si, TCG_FLOOD */
+    0x66, 0xb9, 0x21, 0x00, 0x00, 0x40, /* mov ecx, 0x40000021 */
+    0x66, 0xb8, 0x01, 0x00, 0x00, 0x80, /* mov eax, 0x80000001 */
+    0x66, 0x31, 0xd2,                   /* xor edx, edx */
+    0x0f, 0x30,                         /* 1: wrmsr */
+    0x4e,                               /* dec si */
+    0x75, 0xfb,                         /* jnz 1b */
+    0x66, 0xc7, 0x06, 0x00, 0x80,       /* mov dword [SECTOR_FLAG], */
+    0x0d, 0xf0, 0x0d, 0x60,             /*     SECTOR_DONE */
+    0xf4,                               /* 2: hlt */
+    0xeb, 0xfd,                         /* jmp 2b */
+};
+
+static void test_tcg_msr(void)
+{
+    g_autofree uint8_t *img = g_malloc0(DISK_SIZE);
+    g_autofree char *disk = NULL;
+    g_autofree char *log = tmp_log();
+    QTestState *qts;
+    uint32_t flag = 0;
+    uint64_t suppressed, total;
+    int fd;
+
+    memcpy(img, msr_boot_code, sizeof(msr_boot_code));
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    fd = g_file_open_tmp("vmbus-fault-XXXXXX", &disk, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, img, DISK_SIZE), ==, DISK_SIZE);
+    close(fd);
+
+    qts = qtest_initf("-M pc -accel tcg "
+                      "-cpu qemu64,hv-vpindex=on,hv-synic=on,hv-time=on "
+                      "-nodefaults -display none -device vmbus-bridge "
+                      "-d guest_errors -D %s "
+                      "-drive if=ide,file=%s,format=raw,snapshot=on",
+                      log, disk);
+    /* SeaBIOS, then the sector: a bounded wait, not a timing check */
+    for (int i = 0; i < 6000 && flag != SECTOR_DONE; i++) {
+        g_usleep(10 * 1000);
+        flag = qtest_readl(qts, SECTOR_FLAG);
+    }
+    g_assert_cmphex(flag, ==, SECTOR_DONE);
+    g_assert_cmpuint(fault_count(qts, "overlay_page", &suppressed, &total),
+                     ==, TCG_FLOOD);
+    g_assert_cmpuint(total, ==, TCG_FLOOD);
+    g_assert_cmpuint(suppressed, >, 0);
+    g_test_message("%d faults, %" PRIu64 " not logged", TCG_FLOOD, suppressed);
+    qtest_quit(qts);
+    g_assert_cmpint(log_lines(log, "vmbus fault overlay_page (hyperv): "
+                              "reference TSC page at 0x80000000", NULL), ==,
+                    TCG_FLOOD - suppressed);
+    unlink(disk);
+    unlink(log);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vmbus/fault/conditions", test_conditions);
     qtest_add_func("/vmbus/fault/rate-limit", test_rate_limit);
+    qtest_add_func("/vmbus/fault/tcg-msr", test_tcg_msr);
     return g_test_run();
 }
