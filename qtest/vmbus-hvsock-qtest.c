@@ -353,6 +353,26 @@ static void test_limit(void)
 }
 
 /* Bad pipe packets: the connection is closed and rescinded; QEMU lives. */
+/* query-vmbus: faults counted under @cond by the guest-fault reporter. */
+static int64_t fault_count(Guest *g, const char *cond)
+{
+    QDict *rsp = qtest_qmp(g->qts, "{'execute': 'query-vmbus'}");
+    QList *faults = qdict_get_qlist(qdict_get_qdict(rsp, "return"), "faults");
+    QListEntry *e;
+    int64_t n = -1;
+
+    g_assert_nonnull(faults);
+    QLIST_FOREACH_ENTRY(faults, e) {
+        QDict *f = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(f, "condition"), cond)) {
+            n = qdict_get_int(f, "count");
+        }
+    }
+    qobject_unref(rsp);
+    return n;
+}
+
 static void test_hostile(void)
 {
     static const struct {
@@ -392,6 +412,8 @@ static void test_hostile(void)
         release_relid(g, o.child_relid);
     }
     close(lfd);
+    /* each bad packet is one hv_sock protocol fault */
+    g_assert_cmpint(fault_count(g, "hvsock_protocol"), ==, ARRAY_SIZE(bad));
     guest_end(g);
 }
 

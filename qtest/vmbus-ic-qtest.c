@@ -76,6 +76,26 @@ static int64_t qom_int(Guest *g, const char *prop)
     return v;
 }
 
+/* query-vmbus: faults counted under @cond by the guest-fault reporter. */
+static int64_t fault_count(Guest *g, const char *cond)
+{
+    QDict *rsp = qtest_qmp(g->qts, "{'execute': 'query-vmbus'}");
+    QList *faults = qdict_get_qlist(qdict_get_qdict(rsp, "return"), "faults");
+    QListEntry *e;
+    int64_t n = -1;
+
+    g_assert_nonnull(faults);
+    QLIST_FOREACH_ENTRY(faults, e) {
+        QDict *f = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(f, "condition"), cond)) {
+            n = qdict_get_int(f, "count");
+        }
+    }
+    qobject_unref(rsp);
+    return n;
+}
+
 static char *qom_str(Guest *g, const char *prop)
 {
     QDict *rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
@@ -291,6 +311,9 @@ static void test_hostile_negotiate(void)
     guest_pkt(g, PKT_INBAND, bad, len, trans);
     assert_state(g, "refused");
     g_assert_cmpint(qom_int(g, "guest-errors"), ==, 5);
+    /* each of them an ic_protocol fault, and no other kind */
+    g_assert_cmpint(fault_count(g, "ic_protocol"), ==, 5);
+    g_assert_cmpint(fault_count(g, "ring_packet"), ==, 0);
     qtest_quit(g->qts);
     g_free(g);
 }

@@ -399,8 +399,8 @@ op_trace(void *opaque, const char *event, const char *fmt, ...)
     va_end(ap);
 }
 
-static void G_GNUC_PRINTF(2, 3)
-op_guest_error(void *opaque, const char *fmt, ...)
+static void G_GNUC_PRINTF(3, 4)
+op_guest_error(void *opaque, VmbcFault fault, const char *fmt, ...)
 {
     SimGuest *sg = opaque;
     va_list ap;

@@ -152,6 +152,9 @@ START_TEST(test_unknown_types_and_sizes)
     vmbc_handle_message(sg->core, 7, buf, 8);
     sim_check(sg);
     ck_assert_int_eq(sg->n_guest_errors, 10);
+    /* all of them malformed messages, by condition */
+    ck_assert_uint_eq(vmbc_counters(sg->core)->faults[VMBC_FAULT_MSG_MALFORMED],
+                      10);
     sim_expect_none(sg);
     sim_free(sg);
 }
@@ -175,6 +178,10 @@ START_TEST(test_wrong_version)
     sim_hdr(buf, VMBW_MSG_PAUSE);
     sim_send(sg, buf, 8);
     ck_assert_int_eq(sg->n_guest_errors, 4);
+    /* valid messages, wrong version: the state condition, nothing else */
+    ck_assert_uint_eq(vmbc_counters(sg->core)->faults[VMBC_FAULT_MSG_STATE], 4);
+    ck_assert_uint_eq(vmbc_counters(sg->core)->faults[VMBC_FAULT_MSG_MALFORMED],
+                      0);
     sim_expect_none(sg);
     sim_free(sg);
 }

@@ -95,6 +95,7 @@
 #include "system/runstate.h"
 #include "hw/i386/apic.h"
 #include "hw/hyperv/hyperv.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "target/i386/kvm/hyperv-proto.h"
 #include "hv-tcg-rules.h"
 #include "hv-tcg-time.h"
@@ -223,8 +224,8 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
         return;
     }
     if (!hvtcg_gpa_is_ram(gpa, 24)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: reference TSC page at 0x%"
-                      PRIx64 " is not RAM\n", gpa);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_OVERLAY_PAGE, "reference TSC "
+                          "page at 0x%" PRIx64 " is not RAM", gpa);
         tscp.written = false;
         return;
     }
@@ -252,8 +253,8 @@ static void tsc_page_write(X86CPU *cpu, uint64_t msr)
     r = address_space_write(&address_space_memory, gpa, MEMTXATTRS_UNSPECIFIED,
                             &(uint32_t){0}, 4);
     if (r != MEMTX_OK) {
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: reference TSC page at 0x%"
-                      PRIx64 " is not RAM\n", gpa);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_OVERLAY_PAGE, "reference TSC "
+                          "page at 0x%" PRIx64 " is not RAM", gpa);
         tscp.written = false;
         return;
     }

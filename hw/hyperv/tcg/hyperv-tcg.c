@@ -60,7 +60,6 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
-#include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
@@ -71,6 +70,7 @@
 #include "hw/i386/apic.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/hyperv-tcg.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "target/i386/kvm/hyperv-proto.h"
 #include "target/i386/kvm/hyperv.h"
 #include "system/runstate.h"
@@ -480,8 +480,9 @@ int hyperv_tcg_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val)
     }
     switch (hvtcg_msr_read_rule(msr, hvtcg_features(cpu))) {
     case HVTCG_MSR_GP:
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: rdmsr 0x%x: #GP "
-                      "(enlightenment not enabled)\n", msr);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_MSR_ACCESS, "vcpu %d: rdmsr "
+                          "0x%x: #GP (enlightenment not enabled)",
+                          CPU(cpu)->cpu_index, msr);
         trace_hvtcg_msr_gp(CPU(cpu)->cpu_index, msr, 0, 0);
         return -1;
     case HVTCG_MSR_NOT_OURS:
@@ -576,8 +577,8 @@ static void write_hypercall_page(X86CPU *cpu, uint64_t msr)
                             MEMTXATTRS_UNSPECIFIED, code, sizeof(code));
     trace_hvtcg_hypercall_page(gpa, amd ? "vmmcall" : "vmcall", r);
     if (r != MEMTX_OK) {
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: hypercall page at 0x%"
-                      HWADDR_PRIx " is not writable RAM\n", gpa);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_OVERLAY_PAGE, "hypercall page "
+                          "at 0x%" HWADDR_PRIx " is not writable RAM", gpa);
     }
 }
 
@@ -622,8 +623,9 @@ int hyperv_tcg_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val)
     case HVTCG_MSR_IGNORE:
         return 0;
     case HVTCG_MSR_GP:
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: wrmsr 0x%x <- 0x%"
-                      PRIx64 ": #GP\n", msr, val);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_MSR_ACCESS, "vcpu %d: wrmsr "
+                          "0x%x <- 0x%" PRIx64 ": #GP", cs->cpu_index, msr,
+                          val);
         trace_hvtcg_msr_gp(cs->cpu_index, msr, val, 1);
         return -1;
     case HVTCG_MSR_OK:
@@ -996,8 +998,9 @@ bool hyperv_tcg_hypercall(CPUX86State *env)
             break;
         }
     } else {
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv-tcg: hypercall control 0x%"
-                      PRIx64 " refused: status %u\n", hc.control, st);
+        vmbus_guest_fault(NULL, VMBUS_FAULT_HYPERCALL_INPUT, "vcpu %d: "
+                          "hypercall control 0x%" PRIx64 " refused: status "
+                          "%u", CPU(cpu)->cpu_index, hc.control, st);
     }
     trace_hvtcg_hypercall(CPU(cpu)->cpu_index, hc.code, hc.fast, mode64,
                           hc.in_param, st);

@@ -329,7 +329,8 @@ void vmbc_h_open(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
         why = "target_vp does not exist";
     }
     if (why) {
-        vmbc_guest_error(core, "OPENCHANNEL relid %u gpadl 0x%x refused: %s",
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "OPENCHANNEL relid %u gpadl 0x%x refused: %s",
                          relid, handle, why);
         vmbc_send_open_result(core, relid, openid, status);
         return;
@@ -372,7 +373,8 @@ void vmbc_h_close(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
         return;
     }
     if (!chan || !chan->offered || chan->state != VMBC_CHAN_OPEN) {
-        vmbc_guest_error(core, "CLOSECHANNEL relid %u: not open", relid);
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "CLOSECHANNEL relid %u: not open", relid);
         return;
     }
     vmbc_trace(core, "vmbc_close", "relid %u", relid);
@@ -407,7 +409,8 @@ void vmbc_h_relid_released(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
         return;
     }
     if (!chan || chan->state != VMBC_CHAN_RESCINDED) {
-        vmbc_guest_error(core, "RELID_RELEASED relid %u: %s", relid,
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "RELID_RELEASED relid %u: %s", relid,
                          chan && chan->offered ? "channel open"
                                                : "not offered");
         return;
@@ -425,13 +428,16 @@ void vmbc_h_modify(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     uint32_t status = VMBW_STATUS_SUCCESS;
 
     if (!chan) {
-        vmbc_guest_error(core, "MODIFYCHANNEL relid %u: unknown", relid);
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "MODIFYCHANNEL relid %u: unknown", relid);
         status = VMBW_STATUS_INVALID_PARAMETER;
     } else if (chan->state != VMBC_CHAN_OPEN) {
-        vmbc_guest_error(core, "MODIFYCHANNEL relid %u: not open", relid);
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "MODIFYCHANNEL relid %u: not open", relid);
         status = VMBW_STATUS_INVALID_DEVICE_STATE;
     } else if (!vmbc_vp_valid(core, vp)) {
-        vmbc_guest_error(core, "MODIFYCHANNEL relid %u: no VP %u", relid, vp);
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "MODIFYCHANNEL relid %u: no VP %u", relid, vp);
         status = VMBW_STATUS_INVALID_PARAMETER;
     } else {
         vmbc_trace(core, "vmbc_modify", "relid %u vp %u -> %u", relid,
@@ -473,7 +479,8 @@ void vmbc_h_tl_connect(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     uint32_t status, relid;
 
     if (vmbc_chan_find_key(core, &svc, &ep, 0)) {
-        vmbc_guest_error(core, "TL_CONNECT_REQUEST for a live endpoint");
+        vmbc_guest_error(core, VMBC_FAULT_CHANNEL,
+                         "TL_CONNECT_REQUEST for a live endpoint");
         vmbc_send_tl_result(core, &ep, &svc, VMBW_STATUS_CONNECTION_REFUSED);
         return;
     }

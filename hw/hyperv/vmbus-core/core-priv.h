@@ -136,8 +136,8 @@ struct VmbcCore {
 /* core.c */
 void vmbc_trace(VmbcCore *core, const char *event, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
-void vmbc_guest_error(VmbcCore *core, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
+void vmbc_guest_error(VmbcCore *core, VmbcFault fault, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 void vmbc_send(VmbcCore *core, const void *msg, size_t len);
 void vmbc_send_offer(VmbcCore *core, VmbcChannel *chan);
 bool vmbc_vp_valid(VmbcCore *core, uint32_t vp);

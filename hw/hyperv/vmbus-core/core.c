@@ -57,10 +57,11 @@ void vmbc_trace(VmbcCore *core, const char *event, const char *fmt, ...)
 }
 
 /*
- * Every refusal of guest input goes through here: counts it against the
- * message being dispatched, emits a trace event and a guest error.
+ * Every refusal of guest input goes through here: counts it by condition
+ * and against the message being dispatched, and hands it to the glue's
+ * guest_error op (which traces and logs it per condition).
  */
-void vmbc_guest_error(VmbcCore *core, const char *fmt, ...)
+void vmbc_guest_error(VmbcCore *core, VmbcFault fault, const char *fmt, ...)
 {
     va_list ap;
     char buf[256];
@@ -69,12 +70,14 @@ void vmbc_guest_error(VmbcCore *core, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     core->counters.guest_errors++;
+    if ((unsigned)fault < VMBC_FAULT_COUNT) {
+        core->counters.faults[fault]++;
+    }
     if (core->dispatching) {
         core->counters.refused[core->cur_type]++;
     }
-    vmbc_trace(core, "vmbc_guest_error", "%s", buf);
     if (core->ops->guest_error) {
-        core->ops->guest_error(core->opaque, "vmbus: %s", buf);
+        core->ops->guest_error(core->opaque, fault, "%s", buf);
     }
 }
 
@@ -211,7 +214,8 @@ static void vmbc_send_to(VmbcCore *core, uint32_t vp, uint32_t sint,
     if (g_queue_get_length(&core->out) >= core->out_max) {
         /* The guest is not draining its slot yet floods us. */
         core->counters.out_dropped++;
-        vmbc_guest_error(core, "outgoing queue full, %s dropped",
+        vmbc_guest_error(core, VMBC_FAULT_QUEUE_FULL,
+                         "outgoing queue full, %s dropped",
                          vmbc_msg_name(type));
         return;
     }
@@ -396,7 +400,8 @@ static void vmbc_h_initiate(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     r->hdr.msgtype = GUINT32_TO_LE(VMBW_MSG_VERSION_RESPONSE);
     if (why) {
         if (guest_fault) {
-            vmbc_guest_error(core, "INITIATE_CONTACT %u.%u refused: %s",
+            vmbc_guest_error(core, VMBC_FAULT_CONTACT,
+                             "INITIATE_CONTACT %u.%u refused: %s",
                              VMBW_VERSION_MAJOR(version),
                              VMBW_VERSION_MINOR(version), why);
         } else {
@@ -482,7 +487,7 @@ static void vmbc_h_unload(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
 static void vmbc_h_unsupported(VmbcCore *core, const VmbcMsgBuf *m,
                                uint32_t len)
 {
-    vmbc_guest_error(core, "%s not supported",
+    vmbc_guest_error(core, VMBC_FAULT_MSG_STATE, "%s not supported",
                      vmbc_msg_name(vmbc_le32(m->hdr.msgtype)));
 }
 
@@ -641,7 +646,8 @@ void vmbc_handle_message(VmbcCore *core, uint32_t connection_id,
     /* 1. copy into a zero-padded private buffer */
     if (len > VMBW_MAX_PAYLOAD || !payload) {
         core->counters.in_bad_type++;
-        vmbc_guest_error(core, "message of %zu bytes (max %u)", len,
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "message of %zu bytes (max %u)", len,
                          VMBW_MAX_PAYLOAD);
         return;
     }
@@ -651,19 +657,22 @@ void vmbc_handle_message(VmbcCore *core, uint32_t connection_id,
     /* 2. validate */
     if (!vmbc_msg_conn_id_valid(core, connection_id)) {
         core->counters.in_bad_type++;
-        vmbc_guest_error(core, "message on connection id %u",
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "message on connection id %u",
                          connection_id);
         return;
     }
     if (len < sizeof(VmbWireHdr)) {
         core->counters.in_bad_type++;
-        vmbc_guest_error(core, "message of %zu bytes has no header", len);
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "message of %zu bytes has no header", len);
         return;
     }
     type = vmbc_le32(m.hdr.msgtype);
     if (type >= VMBW_MSG_COUNT) {
         core->counters.in_bad_type++;
-        vmbc_guest_error(core, "unknown message type %u", type);
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "unknown message type %u", type);
         return;
     }
     d = &vmbc_msg_table[type];
@@ -673,21 +682,25 @@ void vmbc_handle_message(VmbcCore *core, uint32_t connection_id,
     vmbc_trace(core, "vmbc_recv", "%s len %zu state %s", d->name, len,
                vmbc_conn_state_name(core->conn.state));
     if (!d->handler) {
-        vmbc_guest_error(core, "%s is a host->guest message", d->name);
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "%s is a host->guest message", d->name);
     } else if (len < d->min_len) {
-        vmbc_guest_error(core, "%s too short: %zu < %u", d->name, len,
+        vmbc_guest_error(core, VMBC_FAULT_MSG_MALFORMED,
+                         "%s too short: %zu < %u", d->name, len,
                          d->min_len);
     } else if (d->min_version &&
                (core->conn.state == VMBC_CONN_DISCONNECTED ||
                 core->conn.version < d->min_version)) {
-        vmbc_guest_error(core, "%s needs version %u.%u", d->name,
+        vmbc_guest_error(core, VMBC_FAULT_MSG_STATE,
+                         "%s needs version %u.%u", d->name,
                          VMBW_VERSION_MAJOR(d->min_version),
                          VMBW_VERSION_MINOR(d->min_version));
     } else if ((core->conn.features & d->features) != d->features) {
-        vmbc_guest_error(core, "%s needs feature 0x%x, not granted",
+        vmbc_guest_error(core, VMBC_FAULT_MSG_STATE,
+                         "%s needs feature 0x%x, not granted",
                          d->name, d->features);
     } else if (!(d->states & (1u << core->conn.state))) {
-        vmbc_guest_error(core, "%s in state %s", d->name,
+        vmbc_guest_error(core, VMBC_FAULT_MSG_STATE, "%s in state %s", d->name,
                          vmbc_conn_state_name(core->conn.state));
     } else {
         /* 3. dispatch */
@@ -736,7 +749,8 @@ void vmbc_channel_notify_guest(VmbcChannel *chan)
     if (vmbc_atomic32(core, core->conn.interrupt_page +
                       VMBW_INT_PAGE_RECV_OFFSET + (chan->relid / 32) * 4,
                       VMBC_ATOMIC_OR, 1u << (chan->relid % 32), &old)) {
-        vmbc_guest_error(core, "interrupt page 0x%" G_GINT64_MODIFIER "x "
+        vmbc_guest_error(core, VMBC_FAULT_GUEST_PAGE,
+                         "interrupt page 0x%" G_GINT64_MODIFIER "x "
                          "not accessible", core->conn.interrupt_page);
         return;
     }
@@ -766,7 +780,8 @@ static void vmbc_scan_interrupt_page(VmbcCore *core)
     }
     nwords = max_relid / 32 + 1;
     if (core->ops->read_gpa(core->opaque, base, words, nwords * 4)) {
-        vmbc_guest_error(core, "interrupt page not accessible");
+        vmbc_guest_error(core, VMBC_FAULT_GUEST_PAGE,
+                         "interrupt page not accessible");
         return;
     }
     for (uint32_t w = 0; w < nwords; w++) {
@@ -809,7 +824,8 @@ uint32_t vmbc_signal_event(VmbcCore *core, uint32_t connection_id)
         if (core->conn.state == VMBC_CONN_DISCONNECTED ||
             core->conn.version >= VMBW_VERSION_WIN8 ||
             !core->conn.interrupt_page) {
-            vmbc_guest_error(core, "shared event signalled at version "
+            vmbc_guest_error(core, VMBC_FAULT_SIGNAL,
+                             "shared event signalled at version "
                              "%u.%u", VMBW_VERSION_MAJOR(core->conn.version),
                              VMBW_VERSION_MINOR(core->conn.version));
             return VMBW_HV_STATUS_SUCCESS;
@@ -864,7 +880,8 @@ void vmbc_monitor_publish(VmbcCore *core, VmbcChannel *chan)
             core->ops->write_gpa(core->opaque, pages[i] +
                 offsetof(VmbWireMonitorPage, latency) +
                 (g * VMBW_MONITOR_PER_GROUP + o) * 2, &lat, 2)) {
-            vmbc_guest_error(core, "monitor page %d not accessible", i + 1);
+            vmbc_guest_error(core, VMBC_FAULT_GUEST_PAGE,
+                             "monitor page %d not accessible", i + 1);
         }
     }
 }
@@ -924,7 +941,8 @@ static void vmbc_monitor_poll(VmbcCore *core)
         }
         if (core->ops->read_gpa(core->opaque, gpa, &cur, 4)) {
             /* Once, not at every poll: polling stops until reconnect. */
-            vmbc_guest_error(core, "monitor page 2 not accessible, "
+            vmbc_guest_error(core, VMBC_FAULT_GUEST_PAGE,
+                             "monitor page 2 not accessible, "
                              "monitored channels will not be polled");
             core->monitor_fault = true;
             return;

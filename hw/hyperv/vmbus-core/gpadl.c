@@ -152,12 +152,14 @@ bool vmbc_gpadl_add_word(VmbcGpadl *g, uint64_t w, uint32_t *status)
         VmbcRange *r;
 
         if (g->ranges_done >= g->rangecount) {
-            vmbc_guest_error(core, "GPADL 0x%x: more data than its ranges",
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x: more data than its ranges",
                              g->handle);
             return false;
         }
         if (count == 0 || off >= VMBW_PAGE_SIZE) {
-            vmbc_guest_error(core, "GPADL 0x%x range %u: byte_count %u "
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x range %u: byte_count %u "
                              "byte_offset %u", g->handle, g->ranges_done,
                              count, off);
             return false;
@@ -168,12 +170,14 @@ bool vmbc_gpadl_add_word(VmbcGpadl *g, uint64_t w, uint32_t *status)
             g->expect_words = g->words_seen + 1 + pages;
         }
         if ((uint64_t)g->npfns + pages > VMBC_GPADL_MAX_PFNS) {
-            vmbc_guest_error(core, "GPADL 0x%x too large", g->handle);
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x too large", g->handle);
             *status = VMBW_STATUS_QUOTA_EXCEEDED;
             return false;
         }
         if (core->gpadl_bytes + pages * VMBW_PAGE_SIZE > core->gpadl_quota) {
-            vmbc_guest_error(core, "GPADL 0x%x: quota of %" G_GUINT64_FORMAT
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x: quota of %" G_GUINT64_FORMAT
                              " bytes exceeded", g->handle, core->gpadl_quota);
             *status = VMBW_STATUS_QUOTA_EXCEEDED;
             return false;
@@ -197,7 +201,8 @@ bool vmbc_gpadl_add_word(VmbcGpadl *g, uint64_t w, uint32_t *status)
         g->pfns_left = pages;
     } else {
         if (w >= VMBC_PFN_LIMIT) {
-            vmbc_guest_error(core, "GPADL 0x%x: PFN 0x%" G_GINT64_MODIFIER
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x: PFN 0x%" G_GINT64_MODIFIER
                              "x out of range", g->handle, w);
             return false;
         }
@@ -249,7 +254,8 @@ static void vmbc_gpadl_feed(VmbcGpadl *g, const uint8_t *p, uint32_t n)
                                   VMBW_STATUS_SUCCESS);
                 return;
             }
-            vmbc_guest_error(core, "GPADL 0x%x: range_buflen %u does not "
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x: range_buflen %u does not "
                              "match %" G_GUINT64_FORMAT " bytes", g->handle,
                              g->range_buflen, g->words_seen * 8);
             vmbc_gpadl_fail(g, VMBW_STATUS_INVALID_PARAMETER);
@@ -259,7 +265,8 @@ static void vmbc_gpadl_feed(VmbcGpadl *g, const uint8_t *p, uint32_t n)
     g->words_seen += n - i;
     if (g->expect_words && g->words_seen >= g->expect_words) {
         if (g->words_seen > g->expect_words) {
-            vmbc_guest_error(core, "GPADL 0x%x: more data than announced",
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL 0x%x: more data than announced",
                              g->handle);
         }
         vmbc_gpadl_destroy(g);
@@ -283,13 +290,15 @@ void vmbc_h_gpadl_header(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
 
     if (handle == 0 || vmbc_gpadl_find(core, handle)) {
         /* Cannot keep a FAILED entry under a handle in use. */
-        vmbc_guest_error(core, "GPADL_HEADER: handle 0x%x %s", handle,
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_HEADER: handle 0x%x %s", handle,
                          handle ? "already in use" : "invalid");
         vmbc_send_created(core, relid, handle, VMBW_STATUS_INVALID_PARAMETER);
         return;
     }
     if (g_hash_table_size(core->gpadls) >= core->gpadl_max) {
-        vmbc_guest_error(core, "GPADL_HEADER: more than %u GPADLs",
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_HEADER: more than %u GPADLs",
                          core->gpadl_max);
         vmbc_send_created(core, relid, handle,
                           VMBW_STATUS_INSUFFICIENT_RESOURCES);
@@ -315,7 +324,8 @@ void vmbc_h_gpadl_header(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     if (why) {
         uint32_t c, off;
 
-        vmbc_guest_error(core, "GPADL_HEADER 0x%x refused: %s", handle, why);
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_HEADER 0x%x refused: %s", handle, why);
         /* Guess how many words are still coming so the FAILED entry
          * does not live forever: only a single sane range tells. */
         memcpy(&c, m->bytes + VMBW_GPADL_HEADER_FIXED, 4);
@@ -340,15 +350,18 @@ void vmbc_h_gpadl_body(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
     VmbcGpadl *g = vmbc_gpadl_find(core, handle);
 
     if (!g) {
-        vmbc_guest_error(core, "GPADL_BODY for unknown GPADL 0x%x", handle);
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_BODY for unknown GPADL 0x%x", handle);
         return;
     }
     if (g->state == VMBC_GPADL_COMPLETE) {
-        vmbc_guest_error(core, "GPADL_BODY for complete GPADL 0x%x", handle);
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_BODY for complete GPADL 0x%x", handle);
         return;
     }
     if (data % 8 || data == 0) {
-        vmbc_guest_error(core, "GPADL_BODY 0x%x: %u data bytes", handle,
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_BODY 0x%x: %u data bytes", handle,
                          data);
         if (g->state == VMBC_GPADL_RECEIVING) {
             vmbc_gpadl_fail(g, VMBW_STATUS_INVALID_PARAMETER);
@@ -378,19 +391,22 @@ void vmbc_h_gpadl_teardown(VmbcCore *core, const VmbcMsgBuf *m, uint32_t len)
             vmbc_trace(core, "vmbc_teardown_after_rescind", "gpadl 0x%x",
                        handle);
         } else {
-            vmbc_guest_error(core, "GPADL_TEARDOWN of unknown GPADL 0x%x",
+            vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                             "GPADL_TEARDOWN of unknown GPADL 0x%x",
                              handle);
         }
         vmbc_send_torndown(core, handle);
         return;
     }
     if (g->relid != relid) {
-        vmbc_guest_error(core, "GPADL_TEARDOWN 0x%x: relid %u, owner %u",
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_TEARDOWN 0x%x: relid %u, owner %u",
                          handle, relid, g->relid);
         return;
     }
     if (g->teardown_pending) {
-        vmbc_guest_error(core, "GPADL_TEARDOWN 0x%x repeated", handle);
+        vmbc_guest_error(core, VMBC_FAULT_GPADL,
+                         "GPADL_TEARDOWN 0x%x repeated", handle);
         return;
     }
     if (g->pins) {

@@ -34,41 +34,25 @@
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
 #include "hw/core/cpu.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "vmbus-priv.h"
 #include "trace.h"
 
 /* ---- guest errors and traces ---------------------------------------- */
 
-#define VMBUS_GUEST_ERR_PER_SEC 10
-
-static void G_GNUC_PRINTF(2, 3)
-vmbus_host_guest_error(void *opaque, const char *fmt, ...)
+/* The core's refusals go to the one guest-fault reporter. */
+static void G_GNUC_PRINTF(3, 4)
+vmbus_host_guest_error(void *opaque, VmbcFault fault, const char *fmt, ...)
 {
     VMBusHost *h = opaque;
-    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-    g_autofree char *msg = NULL;
+    char msg[256];
     va_list ap;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    trace_vmbhost_guest_error(msg);
-
-    if (now - h->err_window_start >= 1000) {
-        if (h->err_suppressed) {
-            qemu_log_mask(LOG_GUEST_ERROR,
-                          "vmbus: %" PRIu64 " more guest errors suppressed\n",
-                          h->err_suppressed);
-        }
-        h->err_window_start = now;
-        h->err_in_window = 0;
-        h->err_suppressed = 0;
-    }
-    if (h->err_in_window++ < VMBUS_GUEST_ERR_PER_SEC) {
-        qemu_log_mask(LOG_GUEST_ERROR, "vmbus: %s\n", msg);
-    } else {
-        h->err_suppressed++;
-    }
+    vmbus_guest_fault(h->bridge ? OBJECT(h->bridge) : NULL,
+                      vmbus_fault_from_core(fault), "%s", msg);
 }
 
 static void G_GNUC_PRINTF(3, 4)

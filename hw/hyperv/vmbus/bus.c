@@ -37,6 +37,7 @@
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "vmbus-priv.h"
 #include "trace.h"
 
@@ -196,13 +197,11 @@ static void vmbus_chan_dirty_written(VMBusChannel *chan, uint32_t from,
 static void vmbus_chan_report_broken(VMBusChannel *chan, VmbRing *r)
 {
     if (!chan->ring_broken_reported) {
-        VMBusHost *h = vmbus_host_of(chan->dev);
-
         chan->ring_broken_reported = true;
-        vmbus_host_ops.guest_error(h, "channel %u: ring corrupt (%s), "
-                                   "channel stopped until reopened",
-                                   vmbc_chan_relid(chan->core),
-                                   vmbr_error_str(vmbr_error(r)));
+        vmbus_guest_fault(OBJECT(chan->dev), VMBUS_FAULT_RING_CORRUPT,
+                          "channel %u: ring corrupt (%s), channel stopped "
+                          "until reopened", vmbc_chan_relid(chan->core),
+                          vmbr_error_str(vmbr_error(r)));
         trace_vmbhost_ring_broken(vmbc_chan_relid(chan->core),
                                   vmbr_error_str(vmbr_error(r)));
     }
@@ -736,9 +735,9 @@ void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size)
         return NULL;
     }
     if (pkt.len > VMBUS_MAX_RECV_PACKET) {
-        vmbus_host_ops.guest_error(vmbus_host_of(chan->dev),
-                                   "channel %u: packet of %u bytes refused",
-                                   vmbc_chan_relid(chan->core), pkt.len);
+        vmbus_guest_fault(OBJECT(chan->dev), VMBUS_FAULT_RING_PACKET,
+                          "channel %u: packet of %u bytes refused",
+                          vmbc_chan_relid(chan->core), pkt.len);
         vmbr_reader_next(r);
         return NULL;
     }
@@ -761,9 +760,9 @@ void *vmbus_channel_recv_peek(VMBusChannel *chan, uint32_t size)
         }
         memcpy(req->msg, whole + pkt.data_offset, msglen);
         if (!vmbus_req_build_sgl(req, whole, pkt.len)) {
-            vmbus_host_ops.guest_error(vmbus_host_of(chan->dev),
-                                       "channel %u: bad GPA-direct packet",
-                                       vmbc_chan_relid(chan->core));
+            vmbus_guest_fault(OBJECT(chan->dev), VMBUS_FAULT_RING_PACKET,
+                              "channel %u: bad GPA-direct packet",
+                              vmbc_chan_relid(chan->core));
             vmbus_free_req(req);
             vmbr_reader_next(r);
             return NULL;

@@ -13,6 +13,7 @@
 #include "qobject/qdict.h"
 #include "hw/sysbus.h"
 #include "hw/qdev-core.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "vmbus-priv.h"
 
 static char *vmbus_version_str(uint32_t v)
@@ -95,6 +96,7 @@ VmbusInfo *qmp_query_vmbus(Error **errp)
     VmbusQueryCtx ctx;
     VmbcConnInfo ci;
     const VmbcCounters *cnt;
+    VmbusFaultCountList **fault_tail;
 
     if (!bridge || !bridge->host || !bridge->host->core) {
         error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "no vmbus-bridge");
@@ -121,6 +123,15 @@ VmbusInfo *qmp_query_vmbus(Error **errp)
     }
     info->messages_in += cnt->in_bad_type;
     info->guest_errors = cnt->guest_errors;
+    fault_tail = &info->faults;
+    for (int f = 0; f < VMBUS_FAULT__MAX; f++) {
+        VmbusFaultCount *fc = g_new0(VmbusFaultCount, 1);
+
+        fc->condition = g_strdup(vmbus_fault_name(f));
+        fc->count = vmbus_fault_count(f);
+        QAPI_LIST_APPEND(fault_tail, fc);
+    }
+    info->faults_suppressed = vmbus_fault_suppressed();
     return info;
 }
 
@@ -171,6 +182,15 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
                    "), out %" PRIu64 ", guest errors %" PRIu64 "\n",
                    info->messages_in, info->messages_refused,
                    info->messages_out, info->guest_errors);
+    monitor_printf(mon, "  guest faults (%" PRIu64 " not logged):",
+                   info->faults_suppressed);
+    for (VmbusFaultCountList *l = info->faults; l; l = l->next) {
+        if (l->value->count) {
+            monitor_printf(mon, " %s %" PRIu64, l->value->condition,
+                           l->value->count);
+        }
+    }
+    monitor_printf(mon, "\n");
     for (VmbusChannelInfoList *l = info->channels; l; l = l->next) {
         VmbusChannelInfo *c = l->value;
 

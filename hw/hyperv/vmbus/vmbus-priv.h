@@ -115,11 +115,6 @@ struct VMBusHost {
     uint32_t delay_ms;
     QEMUTimer *delay_timer;
 
-    /* Rate limit for guest errors. */
-    int64_t err_window_start;
-    unsigned err_in_window;
-    uint64_t err_suppressed;
-
     /* Migration: the core's state as a byte stream. */
     uint8_t *mig_buf;
     uint32_t mig_len;

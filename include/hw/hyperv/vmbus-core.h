@@ -61,6 +61,22 @@ typedef enum VmbcAtomicOp {
  * call vmbc_offer() (e.g. to replace a subchannel).  Other re-entry into
  * the core from a callback is not supported.
  */
+/*
+ * What kind of guest error the core refused (VmbcOps.guest_error).  The
+ * glue maps these 1:1, in this order, onto its fault conditions.
+ */
+typedef enum VmbcFault {
+    VMBC_FAULT_MSG_MALFORMED,   /* size, header, type, connection id */
+    VMBC_FAULT_MSG_STATE,       /* message not valid in this state/version */
+    VMBC_FAULT_CONTACT,         /* INITIATE_CONTACT refused */
+    VMBC_FAULT_GUEST_PAGE,      /* interrupt or monitor page unusable */
+    VMBC_FAULT_SIGNAL,          /* event signalling the version forbids */
+    VMBC_FAULT_CHANNEL,         /* open/close/modify/relid/TL messages */
+    VMBC_FAULT_GPADL,           /* GPADL header/body/teardown */
+    VMBC_FAULT_QUEUE_FULL,      /* host messages dropped, guest not reading */
+    VMBC_FAULT_COUNT
+} VmbcFault;
+
 typedef struct VmbcOps {
     /*
      * Post a message to SIMP slot 'sint' of VP 'vp' with HvMessage type
@@ -122,9 +138,12 @@ typedef struct VmbcOps {
     /* A trace event: 'event' is a stable name, the rest printf-style. */
     void (*trace)(void *opaque, const char *event, const char *fmt, ...)
         G_GNUC_PRINTF(3, 4);
-    /* The guest did something wrong (glue: rate-limited LOG_GUEST_ERROR). */
-    void (*guest_error)(void *opaque, const char *fmt, ...)
-        G_GNUC_PRINTF(2, 3);
+    /*
+     * The guest did something wrong: @fault says what kind of thing (glue:
+     * a per-condition count, trace event and rate-limited LOG_GUEST_ERROR).
+     */
+    void (*guest_error)(void *opaque, VmbcFault fault, const char *fmt, ...)
+        G_GNUC_PRINTF(3, 4);
 } VmbcOps;
 
 /* Configuration, fixed at creation. */
@@ -388,6 +407,7 @@ typedef struct VmbcCounters {
     uint64_t out_dropped;               /* queue overflow / post error */
     uint64_t guest_errors;
     uint64_t load_sections_skipped;     /* optional sections not known */
+    uint64_t faults[VMBC_FAULT_COUNT];  /* guest_errors by condition */
 } VmbcCounters;
 const VmbcCounters *vmbc_counters(const VmbcCore *core);
 

@@ -53,7 +53,6 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
-#include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/cutils.h"
 #include "qemu/sockets.h"
@@ -66,6 +65,7 @@
 #include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "hw/hyperv/vmbus.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "trace.h"
 
 #define TYPE_HV_SOCK "hv-sock"
@@ -81,7 +81,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(HvSock, HV_SOCK)
 /* Work per callback before yielding to the main loop. */
 #define HVS_BUDGET              32
 #define HVS_HANDSHAKE_MAX       80
-#define HVS_ERR_PER_SEC         10
 #define HVS_HANDSHAKE_TIMEOUT_MS 10000
 /* Host endpoint ports for host-initiated connections start here. */
 #define HVS_HOST_PORT_BASE      0x40000000u
@@ -123,11 +122,8 @@ struct HvSock {
     uint32_t next_host_port;
     Error *mig_blocker;
     uint8_t *rbuf;              /* host -> guest packet being built */
-    /* Guest errors: count and rate limit of the log. */
+    /* Guest errors (also counted by vmbus_guest_fault). */
     uint64_t guest_errors;
-    int64_t err_window;
-    uint32_t err_in_window;
-    uint64_t err_suppressed;
 };
 
 struct HvSockConn {
@@ -300,32 +296,16 @@ static bool hvs_conn_check_done(HvSockConn *c)
     return false;
 }
 
-/* LOG_GUEST_ERROR, at most HVS_ERR_PER_SEC a second per device. */
+/* A protocol error on one connection (it is closed after this). */
 static void hvs_guest_error(HvSockConn *c, const char *what, uint32_t v)
 {
     HvSock *s = c->s;
-    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
 
-    trace_hvsock_guest_error(c->id, what, v);
     s->guest_errors++;
-    if (now - s->err_window >= 1000) {
-        if (s->err_suppressed) {
-            qemu_log_mask(LOG_GUEST_ERROR, "hv-sock %s: %" PRIu64 " more "
-                          "guest errors suppressed\n", hvs_dev_name(s),
-                          s->err_suppressed);
-        }
-        s->err_window = now;
-        s->err_in_window = 0;
-        s->err_suppressed = 0;
-    }
-    if (s->err_in_window++ >= HVS_ERR_PER_SEC) {
-        s->err_suppressed++;
-        return;
-    }
-    qemu_log_mask(LOG_GUEST_ERROR, "hv-sock %s: connection %" PRIu64
-                  " (relid %u): %s (%u); connection closed\n",
-                  hvs_dev_name(s), c->id, vmbus_channel_relid(c->chan),
-                  what, v);
+    vmbus_guest_fault(OBJECT(s), VMBUS_FAULT_HVSOCK_PROTOCOL,
+                      "hv-sock %s: connection %" PRIu64 " (relid %u): %s "
+                      "(%u); connection closed", hvs_dev_name(s), c->id,
+                      vmbus_channel_relid(c->chan), what, v);
 }
 
 /* Host -> guest: read the host socket while the ring has room. */

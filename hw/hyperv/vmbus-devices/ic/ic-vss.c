@@ -8,7 +8,7 @@
  * The guest's driver binds and negotiates its versions; the host never
  * sends a request, so the guest has nothing to do and stays quiet.
  * Anything the guest sends on its own is refused as unsolicited
- * (rate-limited LOG_GUEST_ERROR, trace vmbic_guest_error).
+ * (vmbus_guest_fault: ic_protocol).
  */
 
 #include "qemu/osdep.h"

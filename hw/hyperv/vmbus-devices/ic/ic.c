@@ -15,7 +15,6 @@
  */
 
 #include "qemu/osdep.h"
-#include "qemu/log.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/qmp/qerror.h"
@@ -25,11 +24,10 @@
 #include "migration/vmstate.h"
 #include "hw/qdev-properties.h"
 #include "qapi/visitor.h"
+#include "hw/hyperv/vmbus-fault.h"
 #include "ic.h"
 #include "trace.h"
 
-#define LOG_WINDOW_MS 1000
-#define LOG_PER_WINDOW 10
 
 const char *vmbus_ic_state_name(uint32_t state)
 {
@@ -61,23 +59,15 @@ static int64_t now_ms(void)
 
 void vmbus_ic_guest_error(VMBusIC *ic, const char *fmt, ...)
 {
-    g_autofree char *msg = NULL;
-    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    char msg[256];
     va_list ap;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ic->guest_errors++;
-    trace_vmbic_guest_error(ic_name(ic), msg);
-    if (now - ic->last_log_ms >= LOG_WINDOW_MS) {
-        ic->last_log_ms = now;
-        ic->logs_in_window = 0;
-    }
-    if (ic->logs_in_window++ < LOG_PER_WINDOW) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s (%s): %s\n",
+    vmbus_guest_fault(OBJECT(ic), VMBUS_FAULT_IC_PROTOCOL, "%s (%s): %s",
                       object_get_typename(OBJECT(ic)), ic_name(ic), msg);
-    }
 }
 
 static VMBusChannel *ic_chan(VMBusIC *ic)

@@ -11,9 +11,9 @@
  * then lets the service send one request at a time and hands it the
  * guest's answer after checking the headers.  Each service (ic-*.c) is a
  * small subclass.  Every answer is copied out of the ring before it is
- * checked; a bad one is refused with a rate-limited LOG_GUEST_ERROR and a
- * trace point, and the request stays outstanding until a good answer or
- * a timeout.
+ * checked; a bad one is refused and reported with vmbus_guest_fault()
+ * (condition ic_protocol), and the request stays outstanding until a good
+ * answer or a timeout.
  */
 
 #ifndef HW_HYPERV_VMBUS_IC_H
@@ -86,8 +86,6 @@ struct VMBusIC {
     uint32_t last_status;
 
     QEMUTimer *start_timer;         /* NEGOTIATE shortly after open */
-    int64_t last_log_ms;            /* rate limit for LOG_GUEST_ERROR */
-    uint32_t logs_in_window;
 };
 
 extern const VMStateDescription vmstate_vmbus_ic;
@@ -106,7 +104,7 @@ bool vmbus_ic_can_send(VMBusIC *ic);
  */
 int vmbus_ic_send(VMBusIC *ic, const void *payload, uint32_t len);
 
-/* A hostile or broken answer: count, rate-limited log, trace. */
+/* A hostile or broken answer: counted here and by vmbus_guest_fault(). */
 void vmbus_ic_guest_error(VMBusIC *ic, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
 
