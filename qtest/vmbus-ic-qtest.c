@@ -341,6 +341,30 @@ static void test_hmp_info(void)
     g_free(g);
 }
 
+/* One device per integration service, as Hyper-V offers them. */
+static void test_one_per_service(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults -device vmbus-test-port "
+                                 "-device vmbus-bridge "
+                                 "-device hv-heartbeat,id=hb");
+    QDict *rsp;
+    const char *desc;
+
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': "
+                    "{'driver': 'hv-heartbeat', 'id': 'hb2'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    desc = qdict_get_str(qdict_get_qdict(rsp, "error"), "desc");
+    g_assert_nonnull(strstr(desc, "only one hv-heartbeat on the VMBus (hb "
+                                  "exists)"));
+    qobject_unref(rsp);
+    /* another service is fine */
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': "
+                    "{'driver': 'hv-timesync', 'id': 'ts'}}");
+    g_assert_false(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
 static void test_hostile_heartbeat(void)
 {
     Guest *g = guest_open();
@@ -754,6 +778,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/ic/hostile-negotiate", test_hostile_negotiate);
     qtest_add_func("/vmbus/ic/hostile-heartbeat", test_hostile_heartbeat);
     qtest_add_func("/vmbus/ic/hmp-info", test_hmp_info);
+    qtest_add_func("/vmbus/ic/one-per-service", test_one_per_service);
     qtest_add_func("/vmbus/ic/hostile-kvp", test_hostile_kvp);
     qtest_add_func("/vmbus/ic/flood-sliced", test_flood_sliced);
     qtest_add_func("/vmbus/ic/gpadl-ref-needs-open",

@@ -1172,6 +1172,18 @@ static void vmbus_dev_realize(DeviceState *dev, Error **errp)
                        "already exists", object_get_typename(OBJECT(dev)), s);
             return;
         }
+        if (vdc->one_per_bus && other != vdev && DEVICE(other)->realized &&
+            !other->unplug_requested &&
+            qemu_uuid_is_equal(&VMBUS_DEVICE_GET_CLASS(other)->classid,
+                               &vdc->classid)) {
+            error_setg(errp, "there can be only one %s on the VMBus (%s "
+                       "exists): Hyper-V offers this service once, and "
+                       "Linux drives one instance of it",
+                       object_get_typename(OBJECT(dev)),
+                       DEVICE(other)->id ? DEVICE(other)->id
+                                         : object_get_typename(OBJECT(other)));
+            return;
+        }
     }
 
     vdev->dma_as = &address_space_memory;

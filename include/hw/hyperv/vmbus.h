@@ -48,6 +48,12 @@ struct VMBusDeviceClass {
     QemuUUID instanceid;     /* fixed instance GUID for singleton devices */
     uint16_t channel_flags;
     uint16_t mmio_size_mb;
+    /*
+     * Ours: at most one device of this class on the bus (a device being
+     * unplugged does not count), as Hyper-V offers its integration
+     * services: Linux's drivers keep one state per service.
+     */
+    bool one_per_bus;
 
     void (*vmdev_realize)(VMBusDevice *vdev, Error **errp);
     void (*vmdev_unrealize)(VMBusDevice *vdev);

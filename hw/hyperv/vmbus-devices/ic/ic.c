@@ -435,6 +435,7 @@ static void ic_class_init(ObjectClass *klass, void *data)
     vmbus_ic_class_add_u64(klass, "guest-errors",
                            offsetof(VMBusIC, guest_errors));
 
+    vdc->one_per_bus = true;
     vdc->vmdev_reset = ic_vmdev_reset;
     vdc->num_channels = ic_num_channels;
     vdc->open_channel = ic_open_channel;
