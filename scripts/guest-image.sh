@@ -177,12 +177,12 @@ for p in $EXTRA_PKGS; do
     [ -n "$d" ] || d=$(fetch "$p=$v")
     dpkg-deb -x "$d" "$WORK/x"
 done
-for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
+for b in sbin/kexec usr/sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fcopy_daemon \
          usr/libexec/hypervkvpd/hv_get_dhcp_info usr/libexec/hypervkvpd/hv_get_dns_info \
          usr/libexec/hypervkvpd/hv_set_ifconfig usr/bin/socat; do
     [ -e "$WORK/x/$b" ] || continue
     mkdir -p "$S/$(dirname "$b")"
-    cp -a "$WORK/x/$b" "$S/$b"
+    cp -L --preserve=mode "$WORK/x/$b" "$S/$b"   # socat is a link to socat1 on trixie
     if ldd "$WORK/x/$b" 2>/dev/null | grep -q "not found"; then
         die "$b needs host libraries that are missing ($(ldd "$WORK/x/$b" | grep "not found" | awk '{print $1}' | tr '\n' ' ')); run scripts/bootstrap.sh"
     fi
@@ -190,6 +190,12 @@ for b in sbin/kexec usr/sbin/hv_kvp_daemon usr/sbin/hv_vss_daemon usr/sbin/hv_fc
         mkdir -p "$S/$(dirname "$lib")"
         cp -L "$lib" "$S/$lib"
     done
+done
+
+# The scenarios need these; a package that moved them must fail here, not in a test.
+for b in kexec socat hv_kvp_daemon; do
+    [ -e "$S/sbin/$b" ] || [ -e "$S/usr/sbin/$b" ] || [ -e "$S/usr/bin/$b" ] ||
+        die "no $b in the image (did $EXTRA_PKGS move it?)"
 done
 
 # Small test programs (scripts/guest/tools/NAME.c), linked statically so
