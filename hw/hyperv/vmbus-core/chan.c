@@ -22,8 +22,8 @@
 
 #define VMBC_RELID_MEMORY_MAX   4096u
 
-static GBytes *vmbc_chan_key(const VmbWireGuid *cls, const VmbWireGuid *inst,
-                             uint16_t subidx)
+GBytes *vmbc_chan_key(const VmbWireGuid *cls, const VmbWireGuid *inst,
+                      uint16_t subidx)
 {
     uint8_t k[34];
 

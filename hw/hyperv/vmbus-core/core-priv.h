@@ -140,6 +140,9 @@ void vmbc_guest_error(VmbcCore *core, VmbcFault fault, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 void vmbc_send(VmbcCore *core, const void *msg, size_t len);
 void vmbc_send_offer(VmbcCore *core, VmbcChannel *chan);
+/* A channel's identity (class, instance, subchannel index) as a hash key. */
+GBytes *vmbc_chan_key(const VmbWireGuid *cls, const VmbWireGuid *inst,
+                      uint16_t subidx);
 bool vmbc_vp_valid(VmbcCore *core, uint32_t vp);
 void vmbc_monitor_update(VmbcCore *core);
 void vmbc_monitor_publish(VmbcCore *core, VmbcChannel *chan);

@@ -651,17 +651,13 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
                                  (GDestroyNotify)g_bytes_unref, NULL);
     for (uint32_t r = 1; r < VMBW_MAX_RELIDS && ok; r++) {
         SChan *c = st->chans[r];
-        uint8_t k[34];
         GBytes *key;
 
         if (!c) {
             continue;
         }
-        memcpy(k, c->params.class_id.b, 16);
-        memcpy(k + 16, c->params.instance_id.b, 16);
-        k[32] = c->params.subchannel_index & 0xff;
-        k[33] = c->params.subchannel_index >> 8;
-        key = g_bytes_new(k, sizeof(k));
+        key = vmbc_chan_key(&c->params.class_id, &c->params.instance_id,
+                            c->params.subchannel_index);
         if (g_hash_table_contains(keys, key)) {
             g_bytes_unref(key);
             g_set_error(errp, VMBC_ERROR, VMBC_ERROR_INVALID,
@@ -689,17 +685,13 @@ static bool validate(const VmbcCore *core, Staging *st, GError **errp)
      */
     for (uint32_t r = 1; r < VMBW_MAX_RELIDS && ok; r++) {
         const VmbcChannel *c = core->by_relid[r];
-        uint8_t k[34];
         GBytes *key;
 
         if (!c) {
             continue;
         }
-        memcpy(k, c->params.class_id.b, 16);
-        memcpy(k + 16, c->params.instance_id.b, 16);
-        k[32] = c->params.subchannel_index & 0xff;
-        k[33] = c->params.subchannel_index >> 8;
-        key = g_bytes_new(k, sizeof(k));
+        key = vmbc_chan_key(&c->params.class_id, &c->params.instance_id,
+                            c->params.subchannel_index);
         if (!g_hash_table_contains(keys, key)) {
             nchans++;
         }
